@@ -1,0 +1,130 @@
+"""Settings: one small frozen object built from ``ECO_*`` environment variables.
+
+Every setting is documented here and listed in the README. The defaults make
+``make demo`` work on a fresh machine.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _duration(value: str, name: str) -> float:
+    """Seconds from ``90``, ``90s``, ``15m``, ``6h`` or ``2d``."""
+    units = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+    text = value.strip().lower()
+    try:
+        if text and text[-1] in units:
+            return float(text[:-1]) * units[text[-1]]
+        return float(text)
+    except ValueError as exc:
+        raise ValueError(f"{name}={value!r} is not a duration (for example 30s, 15m, 6h)") from exc
+
+
+def _country_durations(value: str, name: str) -> dict[str, float]:
+    """``VN=6h,TH=4h`` -> {"VN": 21600.0, "TH": 14400.0}."""
+    result: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in value.split(","))):
+        country, sep, duration = part.partition("=")
+        if not sep or len(country.strip()) != 2:
+            raise ValueError(f"{name}: {part!r} is not COUNTRY=DURATION (for example VN=6h)")
+        result[country.strip().upper()] = _duration(duration, name)
+    return result
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All settings of eco-pipeline.
+
+    kafka_bootstrap      ECO_KAFKA_BOOTSTRAP       host:port of the Kafka broker
+    kafka_partitions     ECO_KAFKA_PARTITIONS      partitions of each eco.* topic when created
+    app_id               ECO_APP_ID                Faust application id (consumer group, table topics)
+    data_dir             ECO_DATA_DIR              local state: broker data, worker data, documents
+    worker_web_port      ECO_WORKER_WEB_PORT       the worker's HTTP port (/metrics, /healthz, customs callbacks)
+    worker_web_host      ECO_WORKER_WEB_HOST       the address it binds
+    log_level            ECO_LOG_LEVEL             debug, info, warning, error
+    retry_attempts       ECO_RETRY_ATTEMPTS        tries of a retryable error before dead-lettering
+    retry_backoff        ECO_RETRY_BACKOFF         first back-off, doubled per try (duration)
+    response_deadline    ECO_RESPONSE_DEADLINE     time a customs has to decide, default for all countries
+    response_deadlines   ECO_RESPONSE_DEADLINES    per country overrides: VN=6h,TH=6h,MY=6h
+    deadline_check_every ECO_DEADLINE_CHECK_EVERY  how often pending deadlines are checked (duration)
+    sandbox_url          ECO_SANDBOX_URL           base URL of the customs endpoint the connectors call
+    sandbox_port         ECO_SANDBOX_PORT          port the sandbox customs listens on
+    callback_url         ECO_CALLBACK_URL          base URL where customs deliver responses (the worker)
+    direct_countries     ECO_DIRECT_COUNTRIES      importing countries with a direct connection
+    """
+
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    kafka_partitions: int = 4
+    app_id: str = "eco-pipeline"
+    data_dir: Path = Path(".eco")
+    worker_web_port: int = 6066
+    worker_web_host: str = "127.0.0.1"
+    log_level: str = "info"
+    retry_attempts: int = 5
+    retry_backoff: float = 0.2
+    response_deadline: float = 6 * 3600.0
+    response_deadlines: Mapping[str, float] = field(default_factory=dict)
+    deadline_check_every: float = 30.0
+    sandbox_url: str = "http://127.0.0.1:8443"
+    sandbox_port: int = 8443
+    callback_url: str = "http://127.0.0.1:6066"
+    direct_countries: tuple[str, ...] = ("VN", "TH", "MY")
+
+    def deadline_for(self, country: str) -> float:
+        """Seconds the importing customs of ``country`` has to decide."""
+        return self.response_deadlines.get(country.upper(), self.response_deadline)
+
+    @property
+    def kafka_url(self) -> str:
+        return f"kafka://{self.kafka_bootstrap}"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Build the settings from ``ECO_*`` variables; a malformed value raises ValueError naming it."""
+        env = os.environ if env is None else env
+        d = cls()
+
+        def get(name: str, default: str) -> str:
+            return env.get(f"ECO_{name}", default)
+
+        def integer(name: str, default: int) -> int:
+            raw = get(name, str(default))
+            try:
+                return int(raw)
+            except ValueError as exc:
+                raise ValueError(f"ECO_{name}={raw!r} is not a whole number") from exc
+
+        worker_port = integer("WORKER_WEB_PORT", d.worker_web_port)
+        sandbox_port = integer("SANDBOX_PORT", d.sandbox_port)
+        return cls(
+            kafka_bootstrap=get("KAFKA_BOOTSTRAP", d.kafka_bootstrap),
+            kafka_partitions=integer("KAFKA_PARTITIONS", d.kafka_partitions),
+            app_id=get("APP_ID", d.app_id),
+            data_dir=Path(get("DATA_DIR", str(d.data_dir))),
+            worker_web_port=worker_port,
+            worker_web_host=get("WORKER_WEB_HOST", d.worker_web_host),
+            log_level=get("LOG_LEVEL", d.log_level).lower(),
+            retry_attempts=integer("RETRY_ATTEMPTS", d.retry_attempts),
+            retry_backoff=_duration(get("RETRY_BACKOFF", str(d.retry_backoff)), "ECO_RETRY_BACKOFF"),
+            response_deadline=_duration(
+                get("RESPONSE_DEADLINE", str(d.response_deadline)), "ECO_RESPONSE_DEADLINE"
+            ),
+            response_deadlines=_country_durations(
+                get("RESPONSE_DEADLINES", ""), "ECO_RESPONSE_DEADLINES"
+            ),
+            deadline_check_every=_duration(
+                get("DEADLINE_CHECK_EVERY", str(d.deadline_check_every)), "ECO_DEADLINE_CHECK_EVERY"
+            ),
+            sandbox_url=get("SANDBOX_URL", f"http://127.0.0.1:{sandbox_port}"),
+            sandbox_port=sandbox_port,
+            callback_url=get("CALLBACK_URL", f"http://127.0.0.1:{worker_port}"),
+            direct_countries=tuple(
+                c.strip().upper()
+                for c in get("DIRECT_COUNTRIES", ",".join(d.direct_countries)).split(",")
+                if c.strip()
+            ),
+        )
