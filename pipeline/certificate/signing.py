@@ -1,0 +1,104 @@
+"""Signs a certificate with its issuing office's key: an enveloped XML signature (XMLDSig) over
+the whole document, so that nothing in it can change after issuance (Form E Rule 10).
+
+Profile: Reference URI="" with the enveloped-signature and exclusive C14N transforms, SHA-256
+digest, exclusive C14N of SignedInfo, rsa-sha256 (RSA 2048 or more) or ecdsa-sha256 (P-256), and
+KeyInfo carrying the office's X.509 certificate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import xmlsec
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from lxml import etree
+
+from pipeline.certificate.safexml import parse_xml
+from pipeline.errors import InvalidInput, Problem
+
+DSIG_NS = "http://www.w3.org/2000/09/xmldsig#"
+RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
+ECDSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"
+SHA256 = "http://www.w3.org/2001/04/xmlenc#sha256"
+EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
+ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
+MIN_RSA_BITS = 2048
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    """An issuing office's private key and its X.509 certificate, both PEM.
+
+    ``algorithm`` (``rsa`` or ``ecdsa``) is read from the key. The key is never shown in ``repr``.
+    """
+
+    key_pem: bytes = field(repr=False)
+    cert_pem: bytes
+    algorithm: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        key = serialization.load_pem_private_key(self.key_pem, password=None)
+        certificate = x509.load_pem_x509_certificate(self.cert_pem)
+        if isinstance(key, rsa.RSAPrivateKey):
+            if key.key_size < MIN_RSA_BITS:
+                raise ValueError(f"an RSA signing key needs {MIN_RSA_BITS} bits or more")
+            object.__setattr__(self, "algorithm", "rsa")
+        elif isinstance(key, ec.EllipticCurvePrivateKey):
+            if not isinstance(key.curve, ec.SECP256R1):
+                raise ValueError(f"an ECDSA signing key must be on P-256, not {key.curve.name}")
+            object.__setattr__(self, "algorithm", "ecdsa")
+        else:
+            raise ValueError("the signing key must be RSA or ECDSA P-256")
+        public = serialization.PublicFormat.SubjectPublicKeyInfo
+        encoding = serialization.Encoding.DER
+        if key.public_key().public_bytes(encoding, public) != certificate.public_key().public_bytes(
+            encoding, public
+        ):
+            raise ValueError("the signing key does not match its certificate")
+
+    @classmethod
+    def from_files(cls, key_path: Path, cert_path: Path) -> SigningKey:
+        """Load a PEM private key (unencrypted) and the matching PEM certificate."""
+        return cls(key_path.read_bytes(), cert_path.read_bytes())
+
+    @property
+    def certificate(self) -> x509.Certificate:
+        return x509.load_pem_x509_certificate(self.cert_pem)
+
+
+def sign_certificate(xml: bytes, key: SigningKey) -> bytes:
+    """Return ``xml`` with an enveloped signature appended as the last child of its root.
+
+    Refuses a document that is already signed: a signed certificate is never edited (Rule 10).
+    """
+    root = parse_xml(xml)
+    if root.find(f".//{{{DSIG_NS}}}Signature") is not None:
+        raise InvalidInput([Problem("Signature", "the document is already signed")])
+    method = (
+        xmlsec.constants.TransformRsaSha256
+        if key.algorithm == "rsa"
+        else xmlsec.constants.TransformEcdsaSha256
+    )
+    signature = xmlsec.template.create(
+        root, xmlsec.constants.TransformExclC14N, method, ns="ds"
+    )
+    root.append(signature)
+    reference = xmlsec.template.add_reference(
+        signature, xmlsec.constants.TransformSha256, uri=""
+    )
+    xmlsec.template.add_transform(reference, xmlsec.constants.TransformEnveloped)
+    xmlsec.template.add_transform(reference, xmlsec.constants.TransformExclC14N)
+    key_info = xmlsec.template.ensure_key_info(signature)
+    x509_data = xmlsec.template.add_x509_data(key_info)
+    xmlsec.template.x509_data_add_certificate(x509_data)
+
+    context = xmlsec.SignatureContext()
+    signing_key = xmlsec.Key.from_memory(key.key_pem, xmlsec.constants.KeyDataFormatPem, None)
+    signing_key.load_cert_from_memory(key.cert_pem, xmlsec.constants.KeyDataFormatPem)
+    context.key = signing_key
+    context.sign(signature)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
