@@ -1,0 +1,38 @@
+"""The stages: one module each, installed on a Faust app by :func:`build_app`."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Sequence
+
+import faust
+
+from pipeline.settings import Settings
+
+STAGES = ("verification", "issuance", "transmission", "exceptions", "status")
+
+# Topics the pipeline uses; all co-partitioned (same key, same number of partitions).
+PUBLIC_TOPICS = ("eco.application", "eco.verification", "eco.issuance", "eco.transmission",
+                 "eco.customs-response", "eco.alert", "eco.deadletter")
+INTERNAL_TOPICS = ("eco.issuance-requests", "eco.deadlines")
+COMPACTED_TOPICS = ("eco.status",)
+
+
+def _installer(stage: str) -> Callable[[faust.App, Settings], None]:
+    if stage not in STAGES:
+        raise ValueError(f"unknown stage {stage!r}; stages: {', '.join(STAGES)}")
+    module = importlib.import_module(f"agents.{stage}")
+    install: Callable[[faust.App, Settings], None] = module.install
+    return install
+
+
+def build_app(settings: Settings, stages: Sequence[str] = STAGES) -> faust.App:
+    """A Faust app running the given stages, with the worker's HTTP server."""
+    from agents.web import WorkerWeb
+    from pipeline.app import create_app
+
+    app = create_app(settings)
+    for stage in stages:
+        _installer(stage)(app, settings)
+    app.web_server(WorkerWeb(app, settings))
+    return app

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import sys
 from collections.abc import Sequence
 
@@ -37,6 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # aiokafka logs its own retries (a new topic's leader moving, say) at warning level.
+    logging.getLogger("aiokafka").setLevel(logging.ERROR)
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

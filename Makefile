@@ -1,0 +1,45 @@
+# The few verbs a newcomer needs. Everything runs from the virtualenv in .venv.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+ECO    := $(VENV)/bin/eco
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test test-unit test-integration kafka kafka-stop bench lint install clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[test,lint]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(ECO) demo
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+test-unit: $(STAMP)
+	$(PY) -m pytest -q -m "not integration"
+
+test-integration: $(STAMP)
+	$(PY) -m pytest -q -m integration
+
+kafka: $(STAMP)
+	$(ECO) kafka start
+
+kafka-stop: $(STAMP)
+	$(ECO) kafka stop
+
+bench: $(STAMP)
+	$(ECO) bench
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check pipeline agents connectors tests
+	$(VENV)/bin/mypy
+
+clean:
+	-$(ECO) kafka stop
+	rm -rf .eco

@@ -1,0 +1,89 @@
+"""The worker's HTTP server: ``/metrics``, ``/healthz``, ``/readyz`` and the endpoint where
+customs connectors deliver responses (``POST /v1/customs/{country}/responses``), which
+become ``eco.customs.responded.v1`` events keyed by application id."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import faust
+import structlog
+from aiohttp import web
+from mode import Service
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from agents.frame import derived_id, raw_topic
+from connectors.customs.receiver import response_routes
+from connectors.customs.responses import CustomsResponse
+from pipeline import events
+from pipeline.settings import Settings
+
+RESPONDED = "eco.customs.responded.v1"
+log = structlog.get_logger("eco.web")
+
+
+def response_event(response: CustomsResponse) -> events.Envelope:
+    """The event for one customs response; its id derives from the customs' own response id,
+    so a response delivered twice is counted once."""
+    data: dict[str, Any] = {
+        "application_id": response.application_id,
+        "certificate_number": response.certificate_number,
+        "version": response.version,
+        "importing_country": response.importing_country,
+        "response_id": response.response_id,
+        "status": response.status,
+        "box4_reasons": [{"code": r.code, "text": r.text} for r in response.box4_reasons],
+        "message": response.message,
+        "responded_at": response.responded_at,
+    }
+    return events.new_envelope(
+        RESPONDED, data, source=f"eco/customs/{response.importing_country}",
+        subject=response.application_id,
+        id=derived_id(response.importing_country, response.response_id),
+    )
+
+
+class WorkerWeb(Service):
+    """aiohttp server started by Faust after table recovery (so ``/readyz`` means ready)."""
+
+    def __init__(self, app: faust.App, settings: Settings, **kwargs: Any) -> None:
+        self.faust_app = app
+        self.settings = settings
+        self._runner: web.AppRunner | None = None
+        super().__init__(**kwargs)
+
+    async def _sink(self, response: CustomsResponse) -> None:
+        key, value, headers = events.to_record(response_event(response))
+        fut = await raw_topic(self.faust_app, "eco.customs-response").send(
+            key=key, value=value, headers=headers)
+        await fut
+        log.info("customs_response_received", application_id=response.application_id,
+                 country=response.importing_country, status=response.status,
+                 response_id=response.response_id)
+
+    async def on_start(self) -> None:
+        web_app = web.Application(client_max_size=2 * 1024 * 1024)
+        web_app.add_routes([
+            web.get("/metrics", self._metrics),
+            web.get("/healthz", self._healthz),
+            web.get("/readyz", self._healthz),
+            *response_routes(self._sink),
+        ])
+        self._runner = web.AppRunner(web_app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.settings.worker_web_host,
+                           self.settings.worker_web_port)
+        await site.start()
+        log.info("worker_web_started", host=self.settings.worker_web_host,
+                 port=self.settings.worker_web_port)
+
+    async def on_stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def _metrics(self, request: web.Request) -> web.Response:
+        return web.Response(body=generate_latest(),
+                            headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    async def _healthz(self, request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})

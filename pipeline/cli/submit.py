@@ -1,0 +1,49 @@
+"""``eco submit FILE... [--via kafka]``: submit application documents; one id per file."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from pipeline import feeds
+from pipeline.cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_UNREACHABLE
+from pipeline.errors import DependencyUnavailable, InvalidInput
+from pipeline.settings import Settings
+from pipeline.submission import Submission, read_document, submission
+
+
+def register(sub: Any) -> None:
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "submit", help="submit application documents (JSON)",
+        description="Validate and submit application documents. Invalid files are reported "
+        "with the file and the field, and nothing is produced for them.")
+    parser.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    parser.add_argument("--via", choices=["kafka"], default="kafka",
+                        help="the channel (the portal channel arrives with the portal)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    good: list[tuple[Path, Submission]] = []
+    failed = False
+    for path in args.files:
+        try:
+            document, _ = read_document(path)
+            good.append((path, submission(document, source=str(path), via="CLI")))
+        except InvalidInput as exc:
+            failed = True
+            for problem in exc.problems:
+                where = f"{path}: {problem.path}" if problem.path else str(path)
+                print(f"eco submit: {where}: {problem.message}", file=sys.stderr)
+    if good:
+        try:
+            feeds.run(feeds.publish(settings.kafka_bootstrap, [s.envelope for _, s in good]))
+        except DependencyUnavailable as exc:
+            print(f"eco submit: {exc} (start one with `eco kafka start`)", file=sys.stderr)
+            return EXIT_UNREACHABLE
+        for path, sub in good:
+            print(f"{sub.application_id}\t{path}")
+    return EXIT_BAD_INPUT if failed else EXIT_OK

@@ -1,0 +1,50 @@
+"""``eco worker [--stage NAME]...``: the Faust worker running every stage or the named ones."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from typing import Any
+
+from pipeline.cli import EXIT_BAD_INPUT, EXIT_UNREACHABLE
+from pipeline.errors import DependencyUnavailable
+from pipeline.settings import Settings
+
+
+def register(sub: Any) -> None:
+    from agents import STAGES
+
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "worker", help="run the pipeline's stages (Faust worker)",
+        description="Run the Faust worker with every stage, or only the named ones.")
+    parser.add_argument("--stage", action="append", choices=STAGES, metavar="NAME",
+                        help=f"run only this stage (repeatable): {', '.join(STAGES)}")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from faust.worker import Worker
+
+    from agents import COMPACTED_TOPICS, INTERNAL_TOPICS, PUBLIC_TOPICS, STAGES, build_app
+    from pipeline.logs import configure_logging
+    from pipeline.topics import create_topics
+
+    try:
+        settings = Settings.from_env()
+    except ValueError as exc:
+        print(f"eco worker: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    configure_logging(settings.log_level)
+    try:
+        asyncio.run(create_topics(settings.kafka_bootstrap,
+                                  [*PUBLIC_TOPICS, *INTERNAL_TOPICS],
+                                  settings.kafka_partitions, compacted=COMPACTED_TOPICS))
+    except DependencyUnavailable as exc:
+        print(f"eco worker: {exc} (start one with `eco kafka start`)", file=sys.stderr)
+        return EXIT_UNREACHABLE
+    app = build_app(settings, args.stage or STAGES)
+    worker = Worker(app, loglevel=os.environ.get("ECO_FAUST_LOG_LEVEL", "warning"), quiet=True)
+    worker.execute_from_commandline()
+    return 0

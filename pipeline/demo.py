@@ -1,0 +1,200 @@
+"""``eco demo``: the whole pipeline on one machine, from a fresh clone.
+
+It starts the local Kafka broker, the sandbox customs and a worker, submits the sample
+applications, follows each journey until it settles, prints a table, and leaves the
+certificates, the trust anchors and ``summary.json`` in the output directory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pipeline import feeds
+from pipeline.settings import Settings
+from pipeline.states import SETTLED, State
+from pipeline.submission import read_document, submission
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLES = REPO / "samples"
+DEMO_ENV = {
+    "ECO_RESPONSE_DEADLINE": "12s",
+    "ECO_DEADLINE_CHECK_EVERY": "1s",
+    "ECO_RETRY_BACKOFF": "0.2s",
+}
+
+
+def journey_done(status: Mapping[str, Any]) -> bool:
+    """A demo journey is over when it settles, or waits on customs with its alert raised."""
+    state = State(status["state"])
+    alerts = set(status.get("alerts", ()))
+    if state in SETTLED:
+        return True
+    if state is State.REJECTED and "BOX4_REJECTION" in alerts:
+        return True
+    if state is State.TRANSMITTED and "RESPONSE_TIMEOUT" in alerts:
+        return True
+    return state is State.VERIFICATION_REQUESTED
+
+
+@dataclass
+class Services:
+    """The processes the demo started, stopped in reverse order."""
+
+    processes: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
+
+    def start(self, name: str, argv: Sequence[str], env: Mapping[str, str], log: Path) -> None:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        handle = log.open("ab")
+        proc = subprocess.Popen(list(argv), env=dict(env), stdout=handle, stderr=handle,
+                                start_new_session=True)
+        self.processes.append((name, proc))
+
+    def dead(self) -> list[str]:
+        """The services that exited on their own."""
+        return [name for name, proc in self.processes if proc.poll() is not None]
+
+    def stop(self) -> None:
+        for _, proc in reversed(self.processes):
+            if proc.poll() is None:
+                proc.terminate()
+        for _, proc in reversed(self.processes):
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        self.processes.clear()
+
+
+def _say(text: str) -> None:
+    print(text, flush=True)
+
+
+def run_demo(out: Path, samples: Path = SAMPLES, timeout: float = 240.0) -> int:
+    from agents import COMPACTED_TOPICS, INTERNAL_TOPICS, PUBLIC_TOPICS
+    from pipeline.localkafka import LocalKafka
+    from pipeline.topics import create_topics
+
+    env = {**os.environ, **DEMO_ENV}
+    settings = Settings.from_env(env)
+    started = time.monotonic()
+    kafka = LocalKafka.from_settings(settings)
+    _say(f"[demo] starting Apache Kafka at {settings.kafka_bootstrap} ...")
+    took = kafka.start()
+    _say(f"[demo] broker ready ({took:.1f} s)")
+    feeds.run(create_topics(settings.kafka_bootstrap, [*PUBLIC_TOPICS, *INTERNAL_TOPICS],
+                            settings.kafka_partitions, compacted=COMPACTED_TOPICS))
+    logs = out / "logs"
+    services = Services()
+    eco = [sys.executable, "-m", "pipeline"]
+    try:
+        services.start("sandbox-customs", [*eco, "sandbox-customs", "--delay", "0.5"], env,
+                       logs / "sandbox-customs.log")
+        services.start("worker", [*eco, "worker"], env, logs / "worker.log")
+        _say("[demo] worker and sandbox customs (VN, TH, MY) starting; logs in "
+             f"{logs}")
+        ready = _wait_ready(f"http://127.0.0.1:{settings.worker_web_port}/readyz", services, 120)
+        if not ready:
+            _say(f"[demo] the worker did not become ready; see {logs}")
+            return 1
+        _say(f"[demo] worker ready after {time.monotonic() - started:.1f} s")
+        run_id = datetime.now(UTC).strftime("%m%d%H%M%S")
+        files = sorted(samples.glob("*.json"))
+        subs = []
+        for path in files:
+            document, _ = read_document(path)
+            subs.append((path, submission(document, source=str(path), via="CLI",
+                                          id_suffix=f"-{run_id}")))
+        feeds.run(feeds.publish(settings.kafka_bootstrap, [s.envelope for _, s in subs]))
+        _say(f"[demo] submitted {len(subs)} applications (run {run_id}); following them:")
+        names = {s.application_id: path.name for path, s in subs}
+
+        def progress(app_id: str, status: dict[str, Any]) -> None:
+            last = status["history"][-1] if status.get("history") else {}
+            _say(f"  {time.monotonic() - started:6.1f}s  {names[app_id]:<40} "
+                 f"{status['state']:<22} {last.get('detail', '')[:70]}")
+
+        statuses = feeds.run(feeds.wait_for_statuses(
+            settings.kafka_bootstrap, list(names), journey_done, timeout, on_change=progress,
+            abort=lambda: bool(services.dead())))
+        if services.dead():
+            _say(f"[demo] {', '.join(services.dead())} stopped unexpectedly; see {logs}")
+            return 1
+        _write_outputs(out, settings, subs, statuses)
+        _print_table(subs, statuses)
+        unfinished = [names[i] for i in names if i not in statuses
+                      or not journey_done(statuses[i])]
+        _say(f"[demo] finished in {time.monotonic() - started:.1f} s; outputs in {out}")
+        if unfinished:
+            _say(f"[demo] still under way when the demo stopped waiting: {unfinished}")
+            return 1
+        _say("[demo] the broker keeps running: `make kafka-stop` stops it")
+        return 0
+    finally:
+        services.stop()
+
+
+def _wait_ready(url: str, services: Services, timeout: float) -> bool:
+    """Poll the worker's readiness endpoint until it answers 200 (after table recovery)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not services.dead():
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.3)  # polling interval of a deadline-bounded wait
+    return False
+
+
+def _write_outputs(out: Path, settings: Settings, subs: Sequence[tuple[Path, Any]],
+                   statuses: Mapping[str, Mapping[str, Any]]) -> None:
+    certs = out / "certificates"
+    shutil.rmtree(certs, ignore_errors=True)
+    certs.mkdir(parents=True)
+    documents = settings.data_dir / "documents"
+    summary = []
+    for path, sub in subs:
+        status = statuses.get(sub.application_id, {})
+        number = status.get("certificate_number")
+        if number:
+            for xml in documents.glob(f"{number}*.xml"):
+                shutil.copy(xml, certs / xml.name)
+        summary.append({
+            "application_id": sub.application_id,
+            "file": path.name,
+            "state": status.get("state"),
+            "certificate_number": number,
+            "alerts": list(status.get("alerts", [])),
+        })
+    trust = settings.data_dir / "pki" / "trust"
+    if trust.is_dir():
+        shutil.copytree(trust, out / "trust", dirs_exist_ok=True)
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+
+
+def _print_table(subs: Sequence[tuple[Path, Any]],
+                 statuses: Mapping[str, Mapping[str, Any]]) -> None:
+    _say("")
+    _say(f"{'sample':<38} {'state':<20} {'certificate':<18} alerts")
+    _say("-" * 96)
+    for path, sub in subs:
+        status = statuses.get(sub.application_id, {})
+        _say(f"{path.name:<38} {status.get('state', '(none)'):<20} "
+             f"{status.get('certificate_number') or '-':<18} "
+             f"{', '.join(status.get('alerts', [])) or '-'}")
+        for entry in status.get("history", []):
+            _say(f"    {entry.get('state') or '':<22} {entry['detail'][:90]}")
+        for reason in status.get("reasons", [])[:4]:
+            _say(f"    reason: {reason[:100]}")

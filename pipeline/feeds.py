@@ -1,0 +1,154 @@
+"""Reading and writing the pipeline's topics from outside a worker: submitting application
+events, and reading the status and alert feeds (``eco submit``, ``eco status``, ``eco alerts``,
+the demo and the tests)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import KafkaConnectionError, KafkaError
+from aiokafka.partitioner import murmur2
+
+from pipeline import events
+from pipeline.errors import DependencyUnavailable
+from pipeline.events import Envelope
+
+STATUS_TOPIC = "eco.status"
+ALERT_TOPIC = "eco.alert"
+
+
+def partition_for(key: str, partitions: int) -> int:
+    """The partition Kafka's default partitioner gives ``key`` (murmur2, as in Java)."""
+    hashed: int = murmur2(key.encode())
+    return (hashed & 0x7FFFFFFF) % partitions
+
+
+async def publish(bootstrap: str, envelopes: Sequence[Envelope]) -> None:
+    """Publish events to their topics and wait until the broker has every one."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all",
+                                enable_idempotence=True, request_timeout_ms=15000)
+    try:
+        await producer.start()
+    except KafkaConnectionError as exc:
+        raise DependencyUnavailable(f"Kafka broker at {bootstrap} does not answer") from exc
+    try:
+        for envelope in envelopes:
+            key, value, headers = events.to_record(envelope)
+            await producer.send_and_wait(events.TOPIC_OF[envelope.type], value, key=key,
+                                         headers=headers)
+    except KafkaError as exc:
+        raise DependencyUnavailable(f"cannot publish to {bootstrap}: {exc}") from exc
+    finally:
+        await producer.stop()
+
+
+async def _consumer(bootstrap: str) -> AIOKafkaConsumer:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+                                auto_offset_reset="earliest", request_timeout_ms=15000)
+    try:
+        await consumer.start()
+    except KafkaConnectionError as exc:
+        await consumer.stop()
+        raise DependencyUnavailable(f"Kafka broker at {bootstrap} does not answer") from exc
+    return consumer
+
+
+async def read_topic(bootstrap: str, topic: str, *, follow: bool = False,
+                     partitions: Sequence[int] | None = None,
+                     stop: Callable[[], bool] | None = None) -> AsyncIterator[Any]:
+    """Yield the records of ``topic`` from the start; without ``follow``, stop at its end."""
+    consumer = await _consumer(bootstrap)
+    try:
+        known = consumer.partitions_for_topic(topic)
+        if known is None:
+            await consumer._client.force_metadata_update()  # topic may be new
+            known = consumer.partitions_for_topic(topic) or set()
+        chosen = [TopicPartition(topic, p) for p in sorted(known)
+                  if partitions is None or p in partitions]
+        if not chosen:
+            return
+        consumer.assign(chosen)
+        await consumer.seek_to_beginning(*chosen)
+        ends = await consumer.end_offsets(chosen)
+        while True:
+            batch = await consumer.getmany(*chosen, timeout_ms=200)
+            for records in batch.values():
+                for record in records:
+                    yield record
+            if stop is not None and stop():
+                return
+            if not follow and all([await _reached(consumer, tp, ends[tp]) for tp in chosen]):
+                return
+    finally:
+        await consumer.stop()
+
+
+async def _reached(consumer: AIOKafkaConsumer, tp: TopicPartition, end: int) -> bool:
+    return bool(await consumer.position(tp) >= end)
+
+
+async def latest_statuses(bootstrap: str, ids: Sequence[str] | None = None
+                          ) -> dict[str, dict[str, Any]]:
+    """The newest status record of each application (or of the given ids)."""
+    wanted = set(ids) if ids is not None else None
+    latest: dict[str, dict[str, Any]] = {}
+    async for record in read_topic(bootstrap, STATUS_TOPIC):
+        key = record.key.decode() if record.key else ""
+        if (wanted is None or key in wanted) and record.value is not None:
+            latest[key] = json.loads(record.value)
+    return latest
+
+
+async def wait_for_statuses(bootstrap: str, ids: Sequence[str],
+                            done: Callable[[dict[str, Any]], bool], timeout: float,
+                            on_change: Callable[[str, dict[str, Any]], None] | None = None,
+                            abort: Callable[[], bool] | None = None,
+                            ) -> dict[str, dict[str, Any]]:
+    """Follow ``eco.status`` until every id satisfies ``done``, the deadline passes or
+    ``abort`` says to give up."""
+    deadline = time.monotonic() + timeout
+    latest: dict[str, dict[str, Any]] = {}
+    wanted = set(ids)
+
+    def finished() -> bool:
+        return all(i in latest and done(latest[i]) for i in wanted) or (
+            time.monotonic() > deadline) or (abort is not None and abort())
+
+    async for record in read_topic(bootstrap, STATUS_TOPIC, follow=True, stop=finished):
+        key = record.key.decode() if record.key else ""
+        if key in wanted and record.value is not None:
+            latest[key] = json.loads(record.value)
+            if on_change is not None:
+                on_change(key, latest[key])
+    return latest
+
+
+async def read_alerts(bootstrap: str, *, follow: bool = False,
+                      on_alert: Callable[[Envelope], None] | None = None
+                      ) -> list[Envelope]:
+    """Alerts in order, each alert id once (a replayed alert is the same alert)."""
+    seen: set[str] = set()
+    alerts: list[Envelope] = []
+    async for record in read_topic(bootstrap, ALERT_TOPIC, follow=follow):
+        try:
+            envelope = events.from_record(record.key, record.value, list(record.headers))
+        except Exception:  # noqa: BLE001 - a malformed record is not an alert
+            continue
+        alert_id = str(envelope.data.get("alert_id"))
+        if alert_id in seen:
+            continue
+        seen.add(alert_id)
+        alerts.append(envelope)
+        if on_alert is not None:
+            on_alert(envelope)
+    return alerts
+
+
+def run(coro: Any) -> Any:
+    """Run a coroutine from synchronous code (the CLI)."""
+    return asyncio.run(coro)

@@ -1,0 +1,73 @@
+"""What each event says about a certificate's state: the pure mapping behind the status stage."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from pipeline.states import Observation, State
+
+_VERDICTS = {
+    "QUALIFIED": State.VERIFIED,
+    "NOT_QUALIFIED": State.NOT_QUALIFIED,
+    "INCOMPLETE": State.INCOMPLETE,
+    "DOCUMENTS_REQUESTED": State.DOCUMENTS_REQUESTED,
+}
+_CUSTOMS = {
+    "PREFERENCE_GIVEN": State.ACCEPTED,
+    "PREFERENCE_NOT_GIVEN": State.REJECTED,
+    "VERIFICATION_REQUESTED": State.VERIFICATION_REQUESTED,
+    "TECH_REJECTED": State.TRANSMISSION_FAILED,
+}
+
+
+def observe(event_id: str, event_type: str, at: datetime, data: Mapping[str, Any]
+            ) -> Observation:
+    """Map one decoded event to the state it implies and the facts worth keeping."""
+    number = data.get("certificate_number")
+    country = data.get("importing_country")
+    base: dict[str, Any] = {"event_id": event_id, "event_type": event_type, "at": at,
+                            "certificate_number": number, "importing_country": country}
+    if event_type == "eco.application.submitted.v1":
+        return Observation(**base, state=State.SUBMITTED,
+                           detail=f"{data.get('agreement')} application via "
+                           f"{data.get('submitted_via')}")
+    if event_type == "eco.verification.completed.v1":
+        verdict = str(data["verdict"])
+        reasons: list[str] = [f"{e['path']}: {e['message']}" for e in data.get("errors", [])]
+        for item in data.get("items", []):
+            if not item.get("qualified"):
+                reasons += [f"item {item['item_no']}: {r}" for r in item.get("reasons", [])]
+        criteria = ", ".join(
+            f"item {i['item_no']} {i.get('box') or i.get('criterion') or '-'}"
+            for i in data.get("items", [])
+        )
+        return Observation(**base, state=_VERDICTS.get(verdict), detail=f"{verdict}; {criteria}",
+                           reasons=tuple(reasons))
+    if event_type == "eco.certificate.issued.v1":
+        return Observation(**base, state=State.ISSUED,
+                           detail=f"{number} v{data['version']} by {data['issuing_office']}")
+    if event_type == "eco.certificate.superseded.v1":
+        return Observation(**base, state=State.SUPERSEDED,
+                           detail=f"superseded by {data['superseded_by_number']}")
+    if event_type == "eco.certificate.revoked.v1":
+        return Observation(**base, state=State.REVOKED, detail=str(data.get("reason", "")))
+    if event_type == "eco.transmission.delivered.v1":
+        return Observation(**base, state=State.TRANSMITTED,
+                           detail=f"delivered to {country} after {data['attempts']} attempt(s)")
+    if event_type == "eco.transmission.failed.v1":
+        return Observation(**base, state=State.TRANSMISSION_FAILED, detail=str(data["reason"]))
+    if event_type == "eco.transmission.fallback.v1":
+        return Observation(**base, state=State.FALLBACK_MANUAL, detail=str(data["reason"]))
+    if event_type == "eco.customs.responded.v1":
+        status = str(data["status"])
+        box4 = tuple(f"Box 4 {r['code']}: {r['text']}" for r in data.get("box4_reasons", []))
+        detail = f"{country} customs: {status}"
+        if box4:
+            detail += " (" + "; ".join(box4) + ")"
+        return Observation(**base, state=_CUSTOMS.get(status), detail=detail, reasons=box4)
+    if event_type == "eco.alert.raised.v1":
+        return Observation(**base, state=None, alert=str(data["kind"]),
+                           detail=f"alert {data['kind']}: {data['summary']}")
+    return Observation(**base, state=None, detail=event_type)

@@ -1,0 +1,1 @@
+"""Data of the origin engine: the product-specific rule table and the process vocabulary."""

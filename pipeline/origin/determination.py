@@ -1,0 +1,255 @@
+"""Origin determination for one item: which alternative of its rule is met, if any.
+
+A good is originating if it is wholly obtained (WO), produced entirely from
+originating materials (PE), or meets its product-specific rule (RCEP Art. 3.2;
+ACFTA Rule 2). Where several alternatives are met the one that discloses least
+is reported: WO, then PE, then a change in tariff classification, then RVC.
+The determination first takes every claim at face value; when it qualifies it
+checks whether it relies on accumulation (the ``ACU`` flag) and on originating
+claims that cite no supplier declaration (then the item is INCOMPLETE).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+
+from pipeline.application import Agreement, Item, RvcMethod
+from pipeline.errors import Problem
+from pipeline.origin.boxes import certificate_box
+from pipeline.origin.criteria import Finding, Good, Outcome, test_term
+from pipeline.origin.declarations import SupplierDeclaration
+from pipeline.origin.figures import show
+from pipeline.origin.rules import PE, WO, AppliedRule, RuleBook, Term, TermKind
+from pipeline.origin.standing import MaterialStanding, Standing, View, assess_material
+
+
+class Verdict(StrEnum):
+    """The answer for an item or an application."""
+
+    QUALIFIED = "QUALIFIED"
+    NOT_QUALIFIED = "NOT_QUALIFIED"
+    INCOMPLETE = "INCOMPLETE"
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    """The determination for one item, with the criterion and box text when it qualifies."""
+
+    item_no: int
+    hs_code: str
+    verdict: Verdict
+    criterion: TermKind | None = None
+    rule: str | None = None
+    rule_source: str | None = None
+    box: str | None = None
+    rvc_percent: Decimal | None = None
+    rvc_method: RvcMethod | None = None
+    de_minimis: bool = False
+    accumulation: bool = False
+    fob_shown: bool = False
+    reasons: tuple[str, ...] = ()
+    errors: tuple[Problem, ...] = ()
+    missing_supplier_declarations: tuple[str, ...] = ()
+    workings: tuple[str, ...] = ()
+
+    @property
+    def qualified(self) -> bool:
+        """True when the item qualifies in its own right (Form E Rule 7(e))."""
+        return self.verdict is Verdict.QUALIFIED
+
+
+@dataclass(frozen=True)
+class _Decision:
+    outcome: Outcome
+    alternative: tuple[Term, ...] | None
+    findings: Mapping[Term, Finding]
+    unknown: tuple[tuple[Term, ...], ...]
+
+
+def _combine(findings: Sequence[Finding]) -> Outcome:
+    outcomes = {f.outcome for f in findings}
+    if Outcome.NOT_MET in outcomes:
+        return Outcome.NOT_MET
+    return Outcome.UNKNOWN if Outcome.UNKNOWN in outcomes else Outcome.MET
+
+
+def _decide(alternatives: Sequence[tuple[Term, ...]], good: Good, view: View) -> _Decision:
+    terms = dict.fromkeys(t for alt in alternatives for t in alt)
+    findings = {t: test_term(t, good, view) for t in terms}
+    outcomes = [_combine([findings[t] for t in alt]) for alt in alternatives]
+    met = [alt for alt, o in zip(alternatives, outcomes, strict=True) if o is Outcome.MET]
+    unknown = tuple(a for a, o in zip(alternatives, outcomes, strict=True) if o is Outcome.UNKNOWN)
+    if met:
+        best = min(met, key=lambda alt: max(t.kind.rank for t in alt))
+        return _Decision(Outcome.MET, best, findings, unknown)
+    return _Decision(Outcome.UNKNOWN if unknown else Outcome.NOT_MET, None, findings, unknown)
+
+
+def _unique(problems: Sequence[Problem]) -> tuple[Problem, ...]:
+    """One problem per path, the first one found."""
+    first: dict[str, Problem] = {}
+    for problem in problems:
+        first.setdefault(problem.path, problem)
+    return tuple(first.values())
+
+
+def _material_lines(standings: Sequence[MaterialStanding]) -> list[str]:
+    lines = []
+    for m in standings:
+        material = m.material
+        origin = material.origin_country or "origin unknown"
+        value = show(material.value) if material.value is not None else "value not given"
+        backing = ", no supplier declaration" if m.unbacked else ""
+        lines.append(
+            f"{m.path}: {material.hs_code or 'HS ?'} {material.description or ''}".rstrip()
+            + f" | {origin} | {m.standing}{backing} | {value}"
+        )
+    return lines
+
+
+def _material_reasons(standings: Sequence[MaterialStanding]) -> list[str]:
+    reasons = [note for m in standings for note in m.notes]
+    for m in standings:
+        reasons += [f"{text}: counted as non-originating" for text in m.mismatches]
+    return reasons
+
+
+def determine_origin(
+    item: Item,
+    path: str,
+    agreement: Agreement,
+    exporting_party: str,
+    rules: RuleBook,
+    on_date: date,
+    declarations: Mapping[str, SupplierDeclaration] | None = None,
+) -> ItemResult:
+    """Determine whether ``item`` (at JSON ``path``) originates in ``exporting_party``."""
+    standings = None
+    if item.materials is not None:
+        standings = tuple(
+            assess_material(
+                m, f"{path}.materials[{i}]", agreement, exporting_party, on_date, declarations
+            )
+            for i, m in enumerate(item.materials)
+        )
+    good = Good(item, path, agreement, exporting_party, standings)
+    applied = rules.rule_for(agreement, item.hs_code)
+    alternatives = list(
+        dict.fromkeys([(WO,), (PE,), *(applied.rule.alternatives if applied.rule else ())])
+    )
+    decision = _decide(alternatives, good, View())
+    context = _Context(good, standings or (), applied)
+    unbacked = [m for m in standings or () if m.unbacked]
+    if decision.outcome is Outcome.MET and unbacked:
+        strict_decision = _decide(alternatives, good, View(trust_unbacked=False))
+        if strict_decision.outcome is not Outcome.MET:
+            message = (
+                "an originating claim needs the supplier declaration it rests on (Form E Rule 5(b))"
+            )
+            missing = [Problem(f"{m.path}.supplier_declaration", message) for m in unbacked]
+            note = "it qualifies only on originating claims that cite no supplier declaration"
+            return _result(context, Verdict.INCOMPLETE, decision, View(), tuple(missing), note)
+        note = "originating claims without a supplier declaration were not relied on"
+        return _result(
+            context, Verdict.QUALIFIED, strict_decision, View(trust_unbacked=False), (), note
+        )
+    if decision.outcome is Outcome.MET:
+        return _result(context, Verdict.QUALIFIED, decision, View())
+    errors: list[Problem] = []
+    if applied.rule is None:
+        message = (
+            f"no product-specific rule for HS {item.hs_code} under {agreement}, which has no "
+            "general rule: add the rule table that covers it (--rules)"
+        )
+        errors.append(Problem(f"{path}.hs_code", message))
+    for alt in decision.unknown:
+        errors += [p for t in alt for p in decision.findings[t].problems]
+    verdict = Verdict.INCOMPLETE if errors else Verdict.NOT_QUALIFIED
+    return _result(context, verdict, decision, View(), _unique(errors))
+
+
+@dataclass(frozen=True)
+class _Context:
+    good: Good
+    standings: tuple[MaterialStanding, ...]
+    applied: AppliedRule
+
+
+def _rule_source(applied: AppliedRule) -> str | None:
+    if applied.entry is not None:
+        entry = applied.entry
+        return f"{entry.location} ({entry.source})" if entry.source else entry.location
+    return "general rule" if applied.rule is not None else None
+
+
+def _result(
+    context: _Context,
+    verdict: Verdict,
+    decision: _Decision,
+    view: View,
+    errors: tuple[Problem, ...] = (),
+    note: str | None = None,
+) -> ItemResult:
+    good, standings, applied = context.good, context.standings, context.applied
+    alternative = decision.alternative if verdict is Verdict.QUALIFIED else None
+    rule_terms = applied.rule.terms if applied.rule else ()
+    shown = [t for t in decision.findings if t in rule_terms]
+    if alternative is not None and alternative[0] in (WO, PE):
+        shown.insert(0, alternative[0])
+    shown = list(dict.fromkeys(shown))
+    reasons = _material_reasons(standings) + ([note] if note else [])
+    reasons += [decision.findings[t].reason for t in shown]
+    workings = _material_lines(standings)
+    workings += [w for t in shown for w in decision.findings[t].workings]
+    rvc = next((f for f in decision.findings.values() if f.rvc_percent is not None), None)
+    criterion, box, accumulation, de_minimis, fob_shown = None, None, False, False, False
+    if alternative is not None:
+        criterion = max(alternative, key=lambda t: t.kind.rank).kind
+        de_minimis = any(decision.findings[t].de_minimis for t in alternative)
+        accumulation = _relies_on_accumulation(alternative, good, standings, view)
+        fob_shown = any(t.kind is TermKind.RVC for t in alternative)
+        box = certificate_box(
+            good.agreement,
+            alternative,
+            applied,
+            rvc.rvc_percent if rvc and fob_shown else None,
+            accumulation,
+            de_minimis,
+        )
+    return ItemResult(
+        item_no=good.item.item_no,
+        hs_code=good.item.hs_code,
+        verdict=verdict,
+        criterion=criterion,
+        rule=str(applied.rule) if applied.rule else None,
+        rule_source=_rule_source(applied),
+        box=box,
+        rvc_percent=rvc.rvc_percent if rvc else None,
+        rvc_method=rvc.rvc_method if rvc else None,
+        de_minimis=de_minimis,
+        accumulation=accumulation,
+        fob_shown=fob_shown,
+        reasons=tuple(reasons),
+        errors=errors,
+        missing_supplier_declarations=tuple(
+            f"{m.path}.supplier_declaration" for m in standings if m.unbacked
+        ),
+        workings=tuple(workings),
+    )
+
+
+def _relies_on_accumulation(
+    alternative: tuple[Term, ...],
+    good: Good,
+    standings: Sequence[MaterialStanding] | None,
+    view: View,
+) -> bool:
+    """True when the alternative met would fail without materials of other Parties (ACU)."""
+    if not any(m.standing is Standing.ACCUMULATED for m in standings or ()):
+        return False
+    alone = View(accumulate=False, trust_unbacked=view.trust_unbacked)
+    return _combine([test_term(t, good, alone) for t in alternative]) is not Outcome.MET

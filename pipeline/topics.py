@@ -1,0 +1,45 @@
+"""Creating the pipeline's topics before any worker starts.
+
+Faust does not see a source topic that appears after it joined its group, and every
+topic must have the same number of partitions so that one application's events meet
+in the same partition number everywhere (co-partitioning).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
+
+from pipeline.errors import DependencyUnavailable
+
+
+async def create_topics(bootstrap: str, names: Iterable[str], partitions: int,
+                        compacted: Iterable[str] = ()) -> list[str]:
+    """Create the missing topics; returns the names created. Existing ones are left alone."""
+    compact = set(compacted)
+    wanted = list(dict.fromkeys([*names, *compact]))
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
+    try:
+        await admin.start()
+    except KafkaConnectionError as exc:
+        raise DependencyUnavailable(f"Kafka broker at {bootstrap} does not answer: {exc}") from exc
+    try:
+        existing = set(await admin.list_topics())
+        missing = [n for n in wanted if n not in existing]
+        if missing:
+            new = [
+                NewTopic(n, num_partitions=partitions, replication_factor=1,
+                         topic_configs={"cleanup.policy": "compact"} if n in compact else {})
+                for n in missing
+            ]
+            try:
+                await admin.create_topics(new)
+            except TopicAlreadyExistsError:
+                pass
+        return missing
+    except KafkaError as exc:
+        raise DependencyUnavailable(f"cannot create topics on {bootstrap}: {exc}") from exc
+    finally:
+        await admin.close()

@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.integration.harness import Stack
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """A broker, the sandbox customs and a worker with every stage, for one test module."""
+    home: Path = tmp_path_factory.mktemp("stack")
+    stack = Stack.create(home)
+    stack.start_kafka()
+    try:
+        stack.start_sandbox()
+        stack.start_worker()
+        yield stack
+    finally:
+        stack.close()

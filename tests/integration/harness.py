@@ -1,0 +1,161 @@
+"""Real services for the integration tests: a Kafka broker, the sandbox customs and eco
+workers, each a real process, started on free ports under a temporary directory."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pipeline.localkafka import LocalKafka, broker_address
+
+T = TypeVar("T")
+REPO = Path(__file__).resolve().parents[2]
+SAMPLES = REPO / "samples"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def wait_for(condition: Callable[[], T], timeout: float, what: str, every: float = 0.2) -> T:
+    """Poll ``condition`` until it returns something truthy; fail with ``what`` at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(every)  # polling interval of a deadline-bounded wait, not synchronisation
+
+
+def http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+@dataclass
+class Stack:
+    """A broker plus sandbox customs plus workers sharing one environment."""
+
+    home: Path
+    env: dict[str, str]
+    kafka: LocalKafka
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @classmethod
+    def create(cls, home: Path, overrides: Mapping[str, str] | None = None) -> Stack:
+        broker, controller = free_port(), free_port()
+        web, sandbox = free_port(), free_port()
+        env = {
+            **os.environ,
+            "ECO_DATA_DIR": str(home / "data"),
+            "ECO_KAFKA_BOOTSTRAP": f"127.0.0.1:{broker}",
+            "ECO_KAFKA_CONTROLLER_PORT": str(controller),
+            "ECO_APP_ID": "eco-test",
+            "ECO_WORKER_WEB_PORT": str(web),
+            "ECO_SANDBOX_PORT": str(sandbox),
+            "ECO_RESPONSE_DEADLINE": "6s",
+            "ECO_DEADLINE_CHECK_EVERY": "0.5s",
+            "ECO_RETRY_BACKOFF": "0.1s",
+            "ECO_RETRY_ATTEMPTS": "4",
+            **(overrides or {}),
+        }
+        kafka = LocalKafka(
+            broker_address(env["ECO_KAFKA_BOOTSTRAP"], str(controller)),
+            home / "data" / "kafka",
+            env=env,
+        )
+        return cls(home=home, env=env, kafka=kafka)
+
+    @property
+    def bootstrap(self) -> str:
+        return self.env["ECO_KAFKA_BOOTSTRAP"]
+
+    @property
+    def web_url(self) -> str:
+        return f"http://127.0.0.1:{self.env['ECO_WORKER_WEB_PORT']}"
+
+    def start_kafka(self) -> float:
+        return self.kafka.start()
+
+    def _spawn(self, name: str, *args: str) -> subprocess.Popen[bytes]:
+        log = self.home / "logs" / f"{name}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        handle = log.open("ab")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "pipeline", *args],
+            env=self.env,
+            stdout=handle,
+            stderr=handle,
+            start_new_session=True,
+        )
+        self.processes[name] = proc
+        return proc
+
+    def start_sandbox(self) -> None:
+        self._spawn("sandbox", "sandbox-customs", "--delay", "0.3")
+        port = self.env["ECO_SANDBOX_PORT"]
+        wait_for(lambda: _port_open(int(port)), 30, "the sandbox customs")
+
+    def start_worker(self, name: str = "worker", *stages: str, timeout: float = 120) -> None:
+        args = ["worker"]
+        for stage in stages:
+            args += ["--stage", stage]
+        proc = self._spawn(name, *args)
+
+        def ready() -> bool:
+            if proc.poll() is not None:
+                raise AssertionError(f"{name} exited with {proc.returncode}:\n{self.log(name)}")
+            return http_ok(self.web_url + "/readyz")
+
+        wait_for(ready, timeout, f"{name} to be ready")
+
+    def stop(self, name: str, sig: int = signal.SIGTERM) -> None:
+        proc = self.processes.pop(name, None)
+        if proc is None or proc.poll() is not None:
+            return
+        os.killpg(proc.pid, sig)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+
+    def log(self, name: str) -> str:
+        path = self.home / "logs" / f"{name}.log"
+        return path.read_text(errors="replace")[-6000:] if path.exists() else ""
+
+    def close(self) -> None:
+        for name in list(self.processes):
+            self.stop(name)
+        self.kafka.stop()
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def by_id(records: list[Any]) -> dict[str, list[Any]]:
+    grouped: dict[str, list[Any]] = {}
+    for record in records:
+        grouped.setdefault(record.subject, []).append(record)
+    return grouped

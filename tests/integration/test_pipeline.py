@@ -1,0 +1,190 @@
+"""The whole pipeline against a real Kafka broker, the sandbox customs over HTTP and a
+real worker process: the samples' journeys, the events in every topic, dead letters."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections import Counter
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from pipeline import events, feeds
+from pipeline.demo import journey_done
+from pipeline.submission import read_document, submission
+from tests.integration.harness import SAMPLES, Stack, by_id
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(420)]
+
+EXPECTED = {
+    "01-rcep-led-luminaires-vn.json": ("ACCEPTED", set()),
+    "02-acfta-kettles-th.json": ("REJECTED", {"BOX4_REJECTION"}),
+    "03-rcep-tshirts-my.json": ("TRANSMITTED", {"RESPONSE_TIMEOUT"}),
+    "04-acfta-frozen-fish-vn.json": ("ACCEPTED", set()),
+    "05-rcep-brake-pads-id.json": ("FALLBACK_MANUAL", {"FALLBACK_MANUAL"}),
+    "06-rcep-lamp-kits-not-qualified.json": ("NOT_QUALIFIED", set()),
+    "07-acfta-incomplete.json": ("INCOMPLETE", set()),
+}
+
+
+def submit_samples(stack: Stack, suffix: str) -> dict[str, str]:
+    """Submit every sample under a fresh id suffix; returns application id -> file name."""
+    subs = []
+    for path in sorted(SAMPLES.glob("*.json")):
+        document, _ = read_document(path)
+        subs.append((path.name, submission(document, source=path.name, id_suffix=suffix)))
+    asyncio.run(feeds.publish(stack.bootstrap, [s.envelope for _, s in subs]))
+    return {s.application_id: name for name, s in subs}
+
+
+def wait_journeys(stack: Stack, ids: dict[str, str], timeout: float = 180) -> dict[str, Any]:
+    statuses: dict[str, Any] = asyncio.run(
+        feeds.wait_for_statuses(stack.bootstrap, list(ids), journey_done, timeout)
+    )
+    missing = {
+        ids[i]: statuses.get(i, {}).get("state")
+        for i in ids
+        if i not in statuses or not journey_done(statuses[i])
+    }
+    assert not missing, f"journeys not finished: {missing}\n{stack.log('worker')}"
+    return statuses
+
+
+def read_all(stack: Stack, topic: str) -> list[Any]:
+    async def collect() -> list[Any]:
+        return [r async for r in feeds.read_topic(stack.bootstrap, topic)]
+
+    records: list[Any] = asyncio.run(collect())
+    return records
+
+
+def decoded(stack: Stack, topic: str, ids: set[str]) -> list[events.Envelope]:
+    found = []
+    for record in read_all(stack, topic):
+        envelope = events.from_record(record.key, record.value, list(record.headers))
+        if envelope.subject in ids:
+            found.append(envelope)
+    return found
+
+
+def test_samples_travel_every_topic_to_their_final_states(stack: Stack) -> None:
+    ids = submit_samples(stack, f"-{uuid.uuid4().hex[:8]}")
+    statuses = wait_journeys(stack, ids)
+    for app_id, name in ids.items():
+        state, alerts = EXPECTED[name]
+        assert statuses[app_id]["state"] == state, (name, statuses[app_id])
+        assert alerts <= set(statuses[app_id]["alerts"]), (name, statuses[app_id]["alerts"])
+    wanted = set(ids)
+    name_of = {i: ids[i] for i in ids}
+
+    submitted = decoded(stack, "eco.application", wanted)
+    assert sorted(name_of[e.subject] for e in submitted) == sorted(EXPECTED)
+
+    verdicts = {
+        name_of[e.subject]: e.data["verdict"] for e in decoded(stack, "eco.verification", wanted)
+    }
+    assert verdicts["06-rcep-lamp-kits-not-qualified.json"] == "NOT_QUALIFIED"
+    assert verdicts["07-acfta-incomplete.json"] == "INCOMPLETE"
+    assert sum(v == "QUALIFIED" for v in verdicts.values()) == 5
+
+    issued = [
+        e for e in decoded(stack, "eco.issuance", wanted) if e.type == "eco.certificate.issued.v1"
+    ]
+    numbers = {e.subject: e.data["certificate_number"] for e in issued}
+    assert len(numbers) == 5 and len(set(numbers.values())) == 5
+    for envelope in issued:
+        assert envelope.data["document_xml"].startswith("<")
+        assert numbers[envelope.subject] == statuses[envelope.subject]["certificate_number"]
+
+    transmission = Counter(
+        (name_of[e.subject], e.type) for e in decoded(stack, "eco.transmission", wanted)
+    )
+    assert transmission[("05-rcep-brake-pads-id.json", "eco.transmission.fallback.v1")] == 1
+    delivered = {n for (n, t) in transmission if t == "eco.transmission.delivered.v1"}
+    assert delivered == {
+        "01-rcep-led-luminaires-vn.json",
+        "02-acfta-kettles-th.json",
+        "03-rcep-tshirts-my.json",
+        "04-acfta-frozen-fish-vn.json",
+    }
+
+    responses = {
+        (name_of[e.subject], e.data["status"])
+        for e in decoded(stack, "eco.customs-response", wanted)
+    }
+    assert ("01-rcep-led-luminaires-vn.json", "PREFERENCE_GIVEN") in responses
+    assert ("02-acfta-kettles-th.json", "PREFERENCE_NOT_GIVEN") in responses
+    assert ("03-rcep-tshirts-my.json", "ACKNOWLEDGED") in responses
+
+    alerts = Counter(
+        (name_of[e.subject], e.data["kind"]) for e in decoded(stack, "eco.alert", wanted)
+    )
+    unique_alerts = {e.data["alert_id"] for e in decoded(stack, "eco.alert", wanted)}
+    assert alerts[("02-acfta-kettles-th.json", "BOX4_REJECTION")] >= 1
+    assert alerts[("05-rcep-brake-pads-id.json", "FALLBACK_MANUAL")] >= 1
+    timeouts = {
+        e.data["alert_id"]
+        for e in decoded(stack, "eco.alert", wanted)
+        if e.data["kind"] == "RESPONSE_TIMEOUT"
+    }
+    assert len(timeouts) == 1, "one RESPONSE_TIMEOUT alert, for the silent customs only"
+    assert len(unique_alerts) == 3
+
+
+def test_undecodable_message_goes_to_deadletter_and_the_next_one_goes_on(stack: Stack) -> None:
+    garbage_key = f"garbage-{uuid.uuid4().hex[:8]}".encode()
+
+    async def produce_garbage() -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap)
+        await producer.start()
+        try:
+            await producer.send_and_wait(
+                "eco.application",
+                b"\x00not avro",
+                key=garbage_key,
+                headers=[("ce_type", b"eco.application.submitted.v1")],
+            )
+        finally:
+            await producer.stop()
+
+    asyncio.run(produce_garbage())
+    document, _ = read_document(SAMPLES / "04-acfta-frozen-fish-vn.json")
+    good = submission(document, source="04", id_suffix=f"-{uuid.uuid4().hex[:8]}")
+    asyncio.run(feeds.publish(stack.bootstrap, [good.envelope]))
+    statuses = wait_journeys(stack, {good.application_id: "04"})
+    assert statuses[good.application_id]["state"] == "ACCEPTED"
+
+    dead = [r for r in read_all(stack, "eco.deadletter") if r.key == garbage_key]
+    stages = {dict(r.headers)["eco_dlq_stage"].decode() for r in dead}
+    assert "verification" in stages and "status" in stages
+    for record in dead:
+        headers = dict(record.headers)
+        assert headers["eco_dlq_topic"] == b"eco.application"
+        assert headers["eco_dlq_error"] == b"UndecodableEvent"
+        assert headers["eco_dlq_reason"]
+        assert int(headers["eco_dlq_offset"]) >= 0
+        assert record.value == b"\x00not avro"
+
+
+def test_resubmitting_the_same_document_issues_one_certificate(stack: Stack) -> None:
+    document, _ = read_document(SAMPLES / "01-rcep-led-luminaires-vn.json")
+    first = submission(document, source="01", id_suffix=f"-{uuid.uuid4().hex[:8]}")
+    asyncio.run(feeds.publish(stack.bootstrap, [first.envelope, first.envelope]))
+    again = submission(
+        json.loads(json.dumps(document)),
+        source="01",
+        id_suffix=first.application_id.removeprefix(document["application_id"]),
+    )
+    assert again.envelope.id == first.envelope.id
+    asyncio.run(feeds.publish(stack.bootstrap, [again.envelope]))
+    wait_journeys(stack, {first.application_id: "01"})
+    issued = [
+        e
+        for e in decoded(stack, "eco.issuance", {first.application_id})
+        if e.type == "eco.certificate.issued.v1"
+    ]
+    assert len({e.data["certificate_number"] for e in issued}) == 1
+    assert len(by_id(issued)[first.application_id]) >= 1
