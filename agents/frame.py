@@ -12,6 +12,7 @@ and logs one structured line per event.
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import time
 import uuid
@@ -35,7 +36,7 @@ OUTPUT_NAMESPACE = uuid.UUID("6f1c2d3e-7a8b-4c5d-9e0f-1a2b3c4d5e6f")
 
 def derived_id(*parts: str) -> str:
     """A deterministic event id for an output, so that a replayed input yields the same id."""
-    return str(uuid.uuid5(OUTPUT_NAMESPACE, "|".join(parts)))
+    return str(uuid.uuid5(OUTPUT_NAMESPACE, json.dumps(parts)))
 
 
 @dataclass

@@ -21,8 +21,8 @@ import faust
 
 from agents.frame import StageContext, derived_id, install_stage, json_table
 from pipeline import events
-from pipeline.issuing import CertificateFactory
 from pipeline.events import Envelope
+from pipeline.issuing import CertificateFactory
 from pipeline.metrics import CERTIFICATES_ISSUED
 from pipeline.settings import Settings
 
@@ -41,7 +41,7 @@ def install(app: faust.App, settings: Settings) -> None:
             return
         document = json.loads(envelope.data["document"])
         office = str(document.get("issuing_office") or "")
-        key, value, headers = events.to_record(envelope)
+        _, value, headers = events.to_record(envelope)
         await ctx.send(REQUESTS_TOPIC, office.encode(), value, headers)
         ctx.log.info("issuance_requested", issuing_office=office)
 

@@ -9,6 +9,7 @@ from typing import Any
 import faust
 import structlog
 from aiohttp import web
+from aiokafka.errors import KafkaError
 from mode import Service
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -16,6 +17,7 @@ from agents.frame import derived_id, raw_topic
 from connectors.customs.receiver import response_routes
 from connectors.customs.responses import CustomsResponse
 from pipeline import events
+from pipeline.errors import DependencyUnavailable
 from pipeline.settings import Settings
 
 RESPONDED = "eco.customs.responded.v1"
@@ -53,10 +55,14 @@ class WorkerWeb(Service):
         super().__init__(**kwargs)
 
     async def _sink(self, response: CustomsResponse) -> None:
+        """Publish the response; a broker that does not take it makes the customs retry (503)."""
         key, value, headers = events.to_record(response_event(response))
-        fut = await raw_topic(self.faust_app, "eco.customs-response").send(
-            key=key, value=value, headers=headers)
-        await fut
+        try:
+            fut = await raw_topic(self.faust_app, "eco.customs-response").send(
+                key=key, value=value, headers=headers)
+            await fut
+        except (TimeoutError, KafkaError, OSError) as exc:
+            raise DependencyUnavailable(f"cannot record the customs response: {exc}") from exc
         log.info("customs_response_received", application_id=response.application_id,
                  country=response.importing_country, status=response.status,
                  response_id=response.response_id)

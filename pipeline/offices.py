@@ -49,11 +49,14 @@ def load_offices(path: Path | None = None) -> Mapping[str, Office]:
         return {office.code: office for office in BUILT_IN}
     try:
         rows = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+            raise ValueError("expected a JSON list of office objects")
         offices = [Office(**{k: str(v) for k, v in row.items()}) for row in rows]
     except (OSError, ValueError, TypeError) as exc:
         raise InvalidInput([Problem("", f"cannot read issuing offices: {exc}")], str(path)) from exc
     for index, office in enumerate(offices):
-        if len(office.registration) != 9 or not office.registration.isdigit():
+        registration = office.registration
+        if len(registration) != 9 or not (registration.isascii() and registration.isdigit()):
             raise InvalidInput(
                 [Problem(f"[{index}].registration", "must be 9 digits")], str(path)
             )

@@ -6,6 +6,7 @@ Every setting is documented here and listed in the README. The defaults make
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,11 +18,12 @@ def _duration(value: str, name: str) -> float:
     units = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
     text = value.strip().lower()
     try:
-        if text and text[-1] in units:
-            return float(text[:-1]) * units[text[-1]]
-        return float(text)
+        seconds = float(text[:-1]) * units[text[-1]] if text and text[-1] in units else float(text)
     except ValueError as exc:
         raise ValueError(f"{name}={value!r} is not a duration (for example 30s, 15m, 6h)") from exc
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ValueError(f"{name}={value!r} must be a finite, non-negative duration")
+    return seconds
 
 
 def _country_durations(value: str, name: str) -> dict[str, float]:
@@ -37,24 +39,24 @@ def _country_durations(value: str, name: str) -> dict[str, float]:
 
 @dataclass(frozen=True)
 class Settings:
-    """All settings of eco-pipeline.
+    """All settings of eco-pipeline, each from one ``ECO_*`` variable (README, "Settings").
 
-    kafka_bootstrap      ECO_KAFKA_BOOTSTRAP       host:port of the Kafka broker
-    kafka_partitions     ECO_KAFKA_PARTITIONS      partitions of each eco.* topic when created
-    app_id               ECO_APP_ID                Faust application id (consumer group, table topics)
-    data_dir             ECO_DATA_DIR              local state: broker data, worker data, documents
-    worker_web_port      ECO_WORKER_WEB_PORT       the worker's HTTP port (/metrics, /healthz, customs callbacks)
-    worker_web_host      ECO_WORKER_WEB_HOST       the address it binds
-    log_level            ECO_LOG_LEVEL             debug, info, warning, error
-    retry_attempts       ECO_RETRY_ATTEMPTS        tries of a retryable error before dead-lettering
-    retry_backoff        ECO_RETRY_BACKOFF         first back-off, doubled per try (duration)
-    response_deadline    ECO_RESPONSE_DEADLINE     time a customs has to decide, default for all countries
-    response_deadlines   ECO_RESPONSE_DEADLINES    per country overrides: VN=6h,TH=6h,MY=6h
-    deadline_check_every ECO_DEADLINE_CHECK_EVERY  how often pending deadlines are checked (duration)
-    sandbox_url          ECO_SANDBOX_URL           base URL of the customs endpoint the connectors call
-    sandbox_port         ECO_SANDBOX_PORT          port the sandbox customs listens on
-    callback_url         ECO_CALLBACK_URL          base URL where customs deliver responses (the worker)
-    direct_countries     ECO_DIRECT_COUNTRIES      importing countries with a direct connection
+    kafka_bootstrap       KAFKA_BOOTSTRAP       host:port of the Kafka broker
+    kafka_partitions      KAFKA_PARTITIONS      partitions of each eco.* topic when created
+    app_id                APP_ID                Faust app id (consumer group, table topics)
+    data_dir              DATA_DIR              local state: broker, worker, keys, documents
+    worker_web_port       WORKER_WEB_PORT       the worker's HTTP port (/metrics, callbacks)
+    worker_web_host       WORKER_WEB_HOST       the address it binds
+    log_level             LOG_LEVEL             debug, info, warning, error
+    retry_attempts        RETRY_ATTEMPTS        tries of a retryable error before giving up
+    retry_backoff         RETRY_BACKOFF         first back-off, doubled per try (duration)
+    response_deadline     RESPONSE_DEADLINE     time a customs has to decide (all countries)
+    response_deadlines    RESPONSE_DEADLINES    per country overrides: VN=6h,TH=6h
+    deadline_check_every  DEADLINE_CHECK_EVERY  how often passed deadlines are looked for
+    sandbox_url           SANDBOX_URL           base URL of the customs endpoint called
+    sandbox_port          SANDBOX_PORT          port the sandbox customs listens on
+    callback_url          CALLBACK_URL          where customs deliver responses (the worker)
+    direct_countries      DIRECT_COUNTRIES      importing countries with a direct connection
     """
 
     kafka_bootstrap: str = "127.0.0.1:9092"
@@ -84,7 +86,7 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        """Build the settings from ``ECO_*`` variables; a malformed value raises ValueError naming it."""
+        """The settings from ``ECO_*`` variables; a malformed value raises ValueError naming it."""
         env = os.environ if env is None else env
         d = cls()
 
@@ -109,7 +111,9 @@ class Settings:
             worker_web_host=get("WORKER_WEB_HOST", d.worker_web_host),
             log_level=get("LOG_LEVEL", d.log_level).lower(),
             retry_attempts=integer("RETRY_ATTEMPTS", d.retry_attempts),
-            retry_backoff=_duration(get("RETRY_BACKOFF", str(d.retry_backoff)), "ECO_RETRY_BACKOFF"),
+            retry_backoff=_duration(
+                get("RETRY_BACKOFF", str(d.retry_backoff)), "ECO_RETRY_BACKOFF"
+            ),
             response_deadline=_duration(
                 get("RESPONSE_DEADLINE", str(d.response_deadline)), "ECO_RESPONSE_DEADLINE"
             ),

@@ -186,11 +186,10 @@ def advance(current: CertificateStatus | None, application_id: str, obs: Observa
     the current one.
     """
     if current is None:
-        if obs.state is not S.SUBMITTED and obs.state is not None:
-            # A later event reached us before the application itself: accept it if a
-            # legal path leads there from SUBMITTED.
-            if not reachable(S.SUBMITTED, obs.state):
-                raise IllegalTransition(f"{obs.event_type} cannot open the history")
+        # A later event may reach us before the application itself: accept it if a
+        # legal path leads there from SUBMITTED.
+        if obs.state not in (S.SUBMITTED, None) and not reachable(S.SUBMITTED, obs.state):
+            raise IllegalTransition(f"{obs.event_type} cannot open the history")
         current = CertificateStatus(application_id=application_id, state=obs.state or S.SUBMITTED)
         return _record(current, obs, move=True)
     if current.seen(obs.event_id):
@@ -219,7 +218,7 @@ def _record(status: CertificateStatus, obs: Observation, *, move: bool) -> Certi
         changes["state"] = obs.state
         if obs.state is S.SUBMITTED:
             changes["reasons"] = ()
-    if obs.reasons:
+    if obs.reasons and move:
         changes["reasons"] = obs.reasons
     if obs.certificate_number:
         changes["certificate_number"] = obs.certificate_number

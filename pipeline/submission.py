@@ -31,6 +31,10 @@ def read_document(path: Path) -> tuple[dict[str, object], str]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise InvalidApplication([Problem("", f"cannot read: {exc.strerror}")], str(path)) from exc
+    except UnicodeDecodeError as exc:
+        raise InvalidApplication(
+            [Problem("", f"not UTF-8 text (byte {exc.start}): JSON documents are UTF-8")],
+            str(path)) from exc
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError, for_code
 
 from pipeline.errors import DependencyUnavailable
 
@@ -34,10 +34,12 @@ async def create_topics(bootstrap: str, names: Iterable[str], partitions: int,
                          topic_configs={"cleanup.policy": "compact"} if n in compact else {})
                 for n in missing
             ]
-            try:
-                await admin.create_topics(new)
-            except TopicAlreadyExistsError:
-                pass
+            response = await admin.create_topics(new)
+            for topic, code, *message in response.topic_errors:
+                error = for_code(code)
+                if code != 0 and error is not TopicAlreadyExistsError:
+                    raise DependencyUnavailable(
+                        f"cannot create topic {topic}: {message[0] if message else error}")
         return missing
     except KafkaError as exc:
         raise DependencyUnavailable(f"cannot create topics on {bootstrap}: {exc}") from exc
