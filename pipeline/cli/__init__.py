@@ -18,7 +18,9 @@ EXIT_UNREACHABLE = 3
 
 # Each module has register(subparsers) that adds its parser with set_defaults(run=...),
 # where run(args) -> int is the exit code.
-COMMANDS = ("kafka", "worker", "submit", "status", "alerts", "check", "verify", "sandbox", "demo")
+COMMANDS = (
+    "kafka", "worker", "submit", "status", "alerts", "check", "verify", "sandbox", "demo", "bench",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
