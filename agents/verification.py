@@ -71,7 +71,7 @@ def install(app: faust.App, settings: Settings, rules: RuleBook | None = None) -
             raise InvalidApplication([Problem("document", f"not JSON: {exc}")],
                                      envelope.subject) from exc
         application = parse_application(document, source=envelope.subject)
-        exam = examine(application, rulebook, on_date=datetime.now(UTC).date())
+        exam = examine(application, rulebook, on_date=settings.examination_day())
         agreement = envelope.data["agreement"]
         data = verification_data(envelope.subject, agreement, exam, text)
         await ctx.emit(events.new_envelope(

@@ -10,6 +10,7 @@ import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 
@@ -24,6 +25,16 @@ def _duration(value: str, name: str) -> float:
     if not math.isfinite(seconds) or seconds < 0:
         raise ValueError(f"{name}={value!r} must be a finite, non-negative duration")
     return seconds
+
+
+def _day(value: str, name: str) -> date | None:
+    """A YYYY-MM-DD day, or None for an empty value."""
+    if not value.strip():
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError as exc:
+        raise ValueError(f"{name}={value!r} is not a day (YYYY-MM-DD)") from exc
 
 
 def _country_durations(value: str, name: str) -> dict[str, float]:
@@ -57,6 +68,7 @@ class Settings:
     sandbox_port          SANDBOX_PORT          port the sandbox customs listens on
     callback_url          CALLBACK_URL          where customs deliver responses (the worker)
     direct_countries      DIRECT_COUNTRIES      importing countries with a direct connection
+    examination_date      EXAMINATION_DATE      examine as of this day (YYYY-MM-DD); default today
     """
 
     kafka_bootstrap: str = "127.0.0.1:9092"
@@ -75,6 +87,11 @@ class Settings:
     sandbox_port: int = 8443
     callback_url: str = "http://127.0.0.1:6066"
     direct_countries: tuple[str, ...] = ("VN", "TH", "MY")
+    examination_date: date | None = None
+
+    def examination_day(self) -> date:
+        """The day examinations are made as of: the configured one, or today (UTC)."""
+        return self.examination_date or datetime.now(UTC).date()
 
     def deadline_for(self, country: str) -> float:
         """Seconds the importing customs of ``country`` has to decide."""
@@ -126,6 +143,7 @@ class Settings:
             sandbox_url=get("SANDBOX_URL", f"http://127.0.0.1:{sandbox_port}"),
             sandbox_port=sandbox_port,
             callback_url=get("CALLBACK_URL", f"http://127.0.0.1:{worker_port}"),
+            examination_date=_day(get("EXAMINATION_DATE", ""), "ECO_EXAMINATION_DATE"),
             direct_countries=tuple(
                 c.strip().upper()
                 for c in get("DIRECT_COUNTRIES", ",".join(d.direct_countries)).split(",")

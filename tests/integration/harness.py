@@ -75,6 +75,7 @@ class Stack:
             "ECO_DEADLINE_CHECK_EVERY": "0.5s",
             "ECO_RETRY_BACKOFF": "0.1s",
             "ECO_RETRY_ATTEMPTS": "4",
+            "ECO_EXAMINATION_DATE": "2026-05-20",
             **(overrides or {}),
         }
         kafka = LocalKafka(
