@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import random
 from datetime import UTC, datetime
+from typing import Any
 
 import faust
 
@@ -78,6 +79,12 @@ def install(app: faust.App, settings: Settings, registry: CountryRegistry | None
                      receipt_id=outcome.receipt_id)
 
     install_stage(app, settings, "transmission", ["eco.issuance"], transmit)
+
+    async def close_connectors(sender: Any, *args: Any, **kwargs: Any) -> None:
+        """Close the connectors' HTTP sessions when the worker stops."""
+        await countries.close()
+
+    app.on_before_shutdown.connect(close_connectors)  # type: ignore[arg-type]
 
 
 async def _deliver(connector: CustomsConnector, delivery: Delivery, settings: Settings,

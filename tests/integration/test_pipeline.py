@@ -250,3 +250,22 @@ def test_worker_serves_metrics_and_health(stack: Stack) -> None:
     assert 'eco_certificates_issued_total{agreement=' in text
     with urllib.request.urlopen(stack.web_url + "/healthz", timeout=5) as response:
         assert json.loads(response.read())["status"] == "ok"
+
+
+def test_customs_down_fails_after_bounded_retries_and_alerts(stack: Stack) -> None:
+    stack.stop("sandbox")
+    try:
+        document, _ = read_document(SAMPLES / "04-acfta-frozen-fish-vn.json")
+        sub = submission(document, source="04", id_suffix=f"-down-{uuid.uuid4().hex[:8]}")
+        asyncio.run(feeds.publish(stack.bootstrap, [sub.envelope]))
+        statuses = wait_journeys(stack, {sub.application_id: "04"})
+        status = statuses[sub.application_id]
+        assert status["state"] == "TRANSMISSION_FAILED"
+        assert "TRANSMISSION_FAILED" in status["alerts"]
+        failed = [e for e in decoded(stack, "eco.transmission", {sub.application_id})
+                  if e.type == "eco.transmission.failed.v1"]
+        assert len(failed) == 1
+        assert failed[0].data["attempts"] == int(stack.env["ECO_RETRY_ATTEMPTS"])
+        assert "no answer after" in failed[0].data["reason"]
+    finally:
+        stack.start_sandbox()
