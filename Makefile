@@ -8,6 +8,7 @@ STAMP  := $(VENV)/.installed
 .PHONY: demo test test-unit test-integration kafka kafka-stop bench lint install clean
 
 $(STAMP): pyproject.toml
+	bash deploy/system/install-packages.sh $(if $(filter test%,$(MAKECMDGOALS)),--test,)
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
 	$(VENV)/bin/pip install -q -e '.[test,lint]'
@@ -19,6 +20,7 @@ demo: $(STAMP)
 	$(ECO) demo
 
 test: $(STAMP)
+	bash deploy/system/install-packages.sh --test
 	$(PY) -m pytest -q
 
 test-unit: $(STAMP)

@@ -184,10 +184,33 @@ def _write_outputs(out: Path, settings: Settings, subs: Sequence[tuple[Path, Any
             "certificate_number": number,
             "alerts": list(status.get("alerts", [])),
         })
+    _write_previews(certs, out / "previews")
     trust = settings.data_dir / "pki" / "trust"
     if trust.is_dir():
         shutil.copytree(trust, out / "trust", dirs_exist_ok=True)
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+
+
+def _write_previews(certs: Path, previews: Path) -> None:
+    """Each certificate previewed in English, Thai and Vietnamese, as HTML and as PDF."""
+    from pipeline.certificate.render import (
+        DEFAULT_PORTAL_URL,
+        LANGUAGES,
+        preview_html,
+        preview_pdf,
+    )
+
+    portal = os.environ.get("ECO_PORTAL_URL", DEFAULT_PORTAL_URL)
+    shutil.rmtree(previews, ignore_errors=True)
+    previews.mkdir(parents=True)
+    for xml_path in sorted(certs.glob("*.xml")):
+        xml = xml_path.read_bytes()
+        for lang in LANGUAGES:
+            name = f"{xml_path.stem}.{lang}"
+            (previews / f"{name}.html").write_text(
+                preview_html(xml, lang, portal_url=portal), encoding="utf-8")
+            (previews / f"{name}.pdf").write_bytes(preview_pdf(xml, lang, portal_url=portal))
+    _say(f"[demo] previews in English, Thai and Vietnamese written to {previews}")
 
 
 def _print_table(subs: Sequence[tuple[Path, Any]],

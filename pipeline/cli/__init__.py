@@ -20,6 +20,8 @@ EXIT_UNREACHABLE = 3
 # where run(args) -> int is the exit code.
 COMMANDS = (
     "kafka", "worker", "submit", "status", "alerts", "check", "verify", "sandbox", "demo", "bench",
+    "render", "declare", "determine", "documents",
+    "certificate",
 )
 
 
