@@ -9,11 +9,13 @@ import faust
 
 from pipeline.settings import Settings
 
-STAGES = ("verification", "issuance", "transmission", "exceptions", "status")
+STAGES = ("registers", "verification", "issuance", "transmission", "exceptions", "status")
 
 # Topics the pipeline uses; all co-partitioned (same key, same number of partitions).
 PUBLIC_TOPICS = ("eco.application", "eco.verification", "eco.issuance", "eco.transmission",
-                 "eco.customs-response", "eco.alert", "eco.deadletter")
+                 "eco.customs-response", "eco.alert", "eco.deadletter",
+                 "eco.supplier-declaration", "eco.origin-determination",
+                 "eco.issuance-commands")
 INTERNAL_TOPICS = ("eco.issuance-requests", "eco.deadlines")
 COMPACTED_TOPICS = ("eco.status",)
 

@@ -1,51 +1,72 @@
 """Issuance stage: a unique reference number per issuing office (Form E Rule 8(c)), the
-certificate document, its signature, and ``eco.certificate.issued.v1``.
+certificate document, its signature, and ``eco.certificate.issued.v1``; and, on an authorised
+officer's request, new versions and revocations (Rule 10, ``pipeline.versions``).
 
 Numbers are allocated per issuing office, so this stage repartitions explicitly: the
-router forwards each qualified verification to ``eco.issuance-requests`` keyed by the
-issuing office, and the issuer, which owns that topic's partitions, keeps each office's
-sequence in a Kafka-backed table. The table is written and flushed *before* the
-certificate is published: a crash in between replays the request, finds the number
-already allocated and publishes the same certificate again (same event id), so a
-number is never used twice and never skipped.
+router forwards each qualified verification, and each officer's request from
+``eco.issuance-commands``, to ``eco.issuance-requests`` keyed by the issuing office (the
+router remembers each application's office in a table co-partitioned with both sources),
+and the issuer, which owns that topic's partitions, keeps each office's sequence in a
+Kafka-backed table. The table is written and flushed *before* the certificate is
+published: a crash in between replays the request, finds the number already allocated
+and publishes the same events again (same event ids), so a number is never used twice
+and never skipped.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 import faust
 
 from agents.frame import StageContext, derived_id, install_stage, json_table
-from pipeline import events
+from pipeline import events, versions
+from pipeline.errors import BusinessRejection
 from pipeline.events import Envelope
-from pipeline.issuing import CertificateFactory
+from pipeline.issuing import CertificateFactory, IssuedDocument
 from pipeline.metrics import CERTIFICATES_ISSUED
 from pipeline.settings import Settings
 
 COMPLETED = "eco.verification.completed.v1"
+REQUESTED = "eco.certificate.requested.v1"
 ISSUED = "eco.certificate.issued.v1"
 REQUESTS_TOPIC = "eco.issuance-requests"
+COMMANDS_TOPIC = "eco.issuance-commands"
 
 
 def install(app: faust.App, settings: Settings) -> None:
     factory = CertificateFactory.from_settings(settings)
+    factory.ensure_dev_pki()  # before the first certificate, and once for all workers
     sequences = json_table(app, settings, "issuance-sequence", int)
     issued = json_table(app, settings, "issuance-issued", dict)
+    office_of = json_table(app, settings, "issuance-office", str)
+
+    def allocate(office_code: str, year: int) -> tuple[str, int]:
+        key = f"{office_code}:{year}"
+        return key, int(sequences[key]) + 1
 
     async def route(envelope: Envelope, ctx: StageContext) -> None:
-        if envelope.type != COMPLETED or envelope.data["verdict"] != "QUALIFIED":
+        if envelope.type == REQUESTED:
+            office = office_of[envelope.subject]
+            if not office:
+                raise BusinessRejection(f"{envelope.subject}: no certificate has been issued")
+        elif envelope.type == COMPLETED and envelope.data["verdict"] == "QUALIFIED":
+            document = json.loads(envelope.data["document"])
+            office = str(document.get("issuing_office") or "")
+            office_of[envelope.subject] = office
+        else:
             return
-        document = json.loads(envelope.data["document"])
-        office = str(document.get("issuing_office") or "")
         _, value, headers = events.to_record(envelope)
         await ctx.send(REQUESTS_TOPIC, office.encode(), value, headers)
-        ctx.log.info("issuance_requested", issuing_office=office)
+        ctx.log.info("issuance_requested", issuing_office=office, ce_type=envelope.type)
 
     async def issue(envelope: Envelope, ctx: StageContext) -> None:
+        if envelope.type == REQUESTED:
+            await act(envelope, ctx)
+            return
         if envelope.type != COMPLETED or envelope.data["verdict"] != "QUALIFIED":
             return
         application_id = envelope.subject
@@ -54,12 +75,11 @@ def install(app: faust.App, settings: Settings) -> None:
             document = json.loads(envelope.data["document"])
             office = factory.office(str(document.get("issuing_office") or ""))
             now = datetime.now(UTC).replace(microsecond=0)
-            sequence_key = f"{office.code}:{now.year}"
-            serial = sequences[sequence_key] + 1
+            sequence_key, serial = allocate(office.code, now.year)
+            retroactive = bool(envelope.data.get("issued_retroactively"))
             certificate = factory.issue(
                 document, envelope.data["items"], office=office, serial=serial, version=1,
-                issued_at=now,
-                issued_retroactively=bool(envelope.data.get("issued_retroactively")),
+                issued_at=now, issued_retroactively=retroactive,
             )
             record = {
                 "certificate_number": certificate.number,
@@ -71,35 +91,82 @@ def install(app: faust.App, settings: Settings) -> None:
                 "issued_at": now.isoformat(),
                 "document_xml": certificate.xml.decode(),
                 "signed": certificate.signed,
+                "state": "ISSUED",
+                # What a later correction rebuilds from (Rule 10).
+                "document": envelope.data["document"],
+                "items": versions.plain(envelope.data["items"]),
+                "issued_retroactively": retroactive,
             }
             sequences[sequence_key] = serial
             issued[application_id] = record
-            # The allocation is durable before anyone hears of the certificate.
-            await app.producer.flush()
-            factory.store(certificate)
-            CERTIFICATES_ISSUED.labels(office.code, record["agreement"]).inc()
-            ctx.log.info("certificate_issued", certificate_number=certificate.number,
-                         issuing_office=office.code, serial=serial, signed=certificate.signed)
-        xml = record["document_xml"]
-        data = {
-            "application_id": application_id,
-            "certificate_number": record["certificate_number"],
-            "version": record["version"],
-            "issuing_office": record["issuing_office"],
-            "agreement": record["agreement"],
-            "importing_country": record["importing_country"],
-            "tenant": record["tenant"],
-            "issued_at": datetime.fromisoformat(record["issued_at"]),
-            "document_xml": xml,
-            "document_sha256": hashlib.sha256(xml.encode()).hexdigest(),
-            "signed": record["signed"],
-            "supersedes": None,
-        }
+            await durable_then_store(certificate, record, ctx, serial=serial)
         await ctx.emit(events.new_envelope(
-            ISSUED, data, source="eco/issuance", subject=application_id,
-            id=derived_id(application_id, "issued", record["certificate_number"], "1"),
+            ISSUED, versions.issued_data(application_id, record), source="eco/issuance",
+            subject=application_id,
+            id=derived_id(application_id, "issued", record["certificate_number"],
+                          str(record["version"])),
             traceparent=envelope.traceparent,
         ))
 
-    install_stage(app, settings, "issuance-router", ["eco.verification"], route)
+    async def act(envelope: Envelope, ctx: StageContext) -> None:
+        """An officer's request: supersede with a correction, certified true copy, revoke."""
+        request = versions.OfficerRequest.from_event(envelope.id, envelope.data)
+        application_id = envelope.subject
+        record: dict[str, Any] = dict(issued[application_id])
+        applied = record.get("requests", {}).get(request.request_id)
+        if applied is not None:  # a replay: publish what the request produced, again
+            outputs = [versions.Output.from_json(o) for o in applied]
+        else:
+            versions.check_request(request, record)
+            now = datetime.now(UTC).replace(microsecond=0)
+            office = factory.office(record["issuing_office"])
+            certificate: IssuedDocument | None = None
+            serial: int | None = None
+            if request.action == versions.REVOKE:
+                record, outputs = versions.revocation(record, request, now)
+            else:
+                if request.action == versions.SUPERSEDE:
+                    document = versions.corrected_document(request, record)
+                    sequence_key, serial = allocate(office.code, now.year)
+                    certificate = factory.issue(
+                        document, record["items"], office=office, serial=serial,
+                        version=int(record["version"]) + 1, issued_at=now,
+                        issued_retroactively=bool(record.get("issued_retroactively")),
+                        supersedes=record["certificate_number"],
+                    )
+                    request = replace(request, document=json.dumps(document))
+                    sequences[sequence_key] = serial
+                else:
+                    certificate = factory.copy(
+                        record["document_xml"].encode(), record["certificate_number"],
+                        office=office, version=int(record["version"]) + 1, issued_at=now)
+                record, outputs = versions.new_version(
+                    record, request, number=certificate.number,
+                    xml=certificate.xml.decode(), issued_at=now)
+            issued[application_id] = record
+            if certificate is not None:
+                await durable_then_store(certificate, record, ctx, serial=serial)
+            else:
+                await app.producer.flush()
+            ctx.log.info("certificate_request_applied", action=request.action,
+                         approved_by=request.approved_by,
+                         certificate_number=record["certificate_number"],
+                         version=record["version"])
+        for output in outputs:
+            await ctx.emit(events.new_envelope(
+                output.type, dict(output.data), source="eco/issuance", subject=application_id,
+                id=derived_id(*output.key_parts), traceparent=envelope.traceparent,
+            ))
+
+    async def durable_then_store(certificate: IssuedDocument, record: dict[str, Any],
+                                 ctx: StageContext, *, serial: int | None) -> None:
+        # The allocation is durable before anyone hears of the certificate.
+        await app.producer.flush()
+        factory.store(certificate)
+        CERTIFICATES_ISSUED.labels(record["issuing_office"], record["agreement"]).inc()
+        ctx.log.info("certificate_issued", certificate_number=certificate.number,
+                     version=certificate.version, issuing_office=record["issuing_office"],
+                     serial=serial, signed=certificate.signed)
+
+    install_stage(app, settings, "issuance-router", ["eco.verification", COMMANDS_TOPIC], route)
     install_stage(app, settings, "issuance", [REQUESTS_TOPIC], issue, keyed_by_subject=False)

@@ -1,6 +1,12 @@
 """The worker's HTTP server: ``/metrics``, ``/healthz``, ``/readyz`` and the endpoint where
 customs connectors deliver responses (``POST /v1/customs/{country}/responses``), which
-become ``eco.customs.responded.v1`` events keyed by application id."""
+become ``eco.customs.responded.v1`` events keyed by application id. A response must carry the
+signature of its country's customs (``connectors.customs.signatures``); an unsigned or forged
+one gets 401 and is not recorded.
+
+The endpoint is plain HTTP bound to loopback by default: what it receives is authenticated by
+the signature over the body, not by the transport, and a deployment that exposes it puts a
+TLS-terminating proxy (with client certificates, if the partner uses them) in front of it."""
 
 from __future__ import annotations
 
@@ -16,6 +22,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from agents.frame import derived_id, raw_topic
 from connectors.customs.receiver import response_routes
 from connectors.customs.responses import CustomsResponse
+from connectors.customs.signatures import signed_by_customs
 from pipeline import events
 from pipeline.errors import DependencyUnavailable
 from pipeline.settings import Settings
@@ -73,7 +80,8 @@ class WorkerWeb(Service):
             web.get("/metrics", self._metrics),
             web.get("/healthz", self._healthz),
             web.get("/readyz", self._healthz),
-            *response_routes(self._sink),
+            *response_routes(self._sink,
+                             authenticate=signed_by_customs(self.settings.customs_trust)),
         ])
         self._runner = web.AppRunner(web_app, access_log=None)
         await self._runner.setup()

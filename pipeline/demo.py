@@ -1,8 +1,10 @@
 """``eco demo``: the whole pipeline on one machine, from a fresh clone.
 
-It starts the local Kafka broker, the sandbox customs and a worker, submits the sample
-applications, follows each journey until it settles, prints a table, and leaves the
-certificates, the trust anchors and ``summary.json`` in the output directory.
+It starts the local Kafka broker, the sandbox customs (over HTTPS with client certificates)
+and a worker, submits the sample applications, follows each journey until it settles (sending
+the issuing authority's clarification, with ``eco clarify``, for a certificate refused in
+Box 4), prints a table, and leaves the certificates, the trust anchors and ``summary.json`` in
+the output directory.
 """
 
 from __future__ import annotations
@@ -35,6 +37,25 @@ DEMO_ENV = {
     "ECO_DEADLINE_CHECK_EVERY": "1s",
     "ECO_RETRY_BACKOFF": "0.2s",
 }
+
+
+CLARIFICATION = (
+    "The cost statement for the heating elements is attached: the regional value content of "
+    "55.00 % is built up from the suppliers' declarations on file."
+)
+CLARIFIED_BY = "Demo issuing officer"
+
+
+def needs_clarification(status: Mapping[str, Any]) -> bool:
+    """Refused in Box 4, with its alert raised: the issuing authority may clarify (Rule 8)."""
+    return status["state"] == State.REJECTED.value and "BOX4_REJECTION" in status.get(
+        "alerts", ())
+
+
+def clarify_argv(application_id: str) -> list[str]:
+    """The ``eco clarify`` command the demo (and the tests) run for a Box 4 rejection."""
+    return [sys.executable, "-m", "pipeline", "clarify", application_id,
+            "--explanation", CLARIFICATION, "--approved-by", CLARIFIED_BY]
 
 
 def journey_done(status: Mapping[str, Any]) -> bool:
@@ -87,11 +108,19 @@ def _say(text: str) -> None:
 
 def run_demo(out: Path, samples: Path = SAMPLES, timeout: float = 240.0) -> int:
     from agents import COMPACTED_TOPICS, INTERNAL_TOPICS, PUBLIC_TOPICS
+    from connectors.customs.sandbox import SANDBOX_COUNTRIES
+    from connectors.customs.signatures import generate_customs_keys
+    from connectors.customs.tls import generate_dev_tls
     from pipeline.localkafka import LocalKafka
     from pipeline.topics import create_topics
 
     env = {**os.environ, **DEMO_ENV}
+    port = Settings.from_env(env).sandbox_port
+    env.setdefault("ECO_SANDBOX_URL", f"https://127.0.0.1:{port}")
     settings = Settings.from_env(env)
+    # Made once here, before the sandbox and the worker start, so they share one CA and keys.
+    generate_dev_tls(settings.data_dir / "tls")
+    generate_customs_keys(settings.data_dir / "customs", SANDBOX_COUNTRIES)
     started = time.monotonic()
     kafka = LocalKafka.from_settings(settings)
     _say(f"[demo] starting Apache Kafka at {settings.kafka_bootstrap} ...")
@@ -106,8 +135,8 @@ def run_demo(out: Path, samples: Path = SAMPLES, timeout: float = 240.0) -> int:
         services.start("sandbox-customs", [*eco, "sandbox-customs", "--delay", "0.5"], env,
                        logs / "sandbox-customs.log")
         services.start("worker", [*eco, "worker"], env, logs / "worker.log")
-        _say("[demo] worker and sandbox customs (VN, TH, MY) starting; logs in "
-             f"{logs}")
+        _say(f"[demo] worker and sandbox customs (VN, TH, MY) at {settings.sandbox_url} "
+             f"starting; logs in {logs}")
         ready = _wait_ready(f"http://127.0.0.1:{settings.worker_web_port}/readyz", services, 120)
         if not ready:
             _say(f"[demo] the worker did not become ready; see {logs}")
@@ -125,21 +154,34 @@ def run_demo(out: Path, samples: Path = SAMPLES, timeout: float = 240.0) -> int:
              f"{settings.examination_day()}; following them:")
         names = {s.application_id: path.name for path, s in subs}
 
+        clarifying: dict[str, subprocess.Popen[bytes]] = {}
+
         def progress(app_id: str, status: dict[str, Any]) -> None:
             last = status["history"][-1] if status.get("history") else {}
             _say(f"  {time.monotonic() - started:6.1f}s  {names[app_id]:<40} "
                  f"{status['state']:<22} {last.get('detail', '')[:70]}")
+            if needs_clarification(status) and app_id not in clarifying:
+                _say(f"  {'':7}  {names[app_id]:<40} the issuing authority clarifies: "
+                     "eco clarify")
+                with (logs / "clarify.log").open("ab") as handle:
+                    clarifying[app_id] = subprocess.Popen(
+                        clarify_argv(app_id), env=env, stdout=handle, stderr=handle)
+
+        def done(status: dict[str, Any]) -> bool:
+            return journey_done(status) and status["state"] != State.REJECTED.value
 
         statuses = feeds.run(feeds.wait_for_statuses(
-            settings.kafka_bootstrap, list(names), journey_done, timeout, on_change=progress,
+            settings.kafka_bootstrap, list(names), done, timeout, on_change=progress,
             abort=lambda: bool(services.dead())))
+        for proc in clarifying.values():
+            proc.wait(timeout=60)
         if services.dead():
             _say(f"[demo] {', '.join(services.dead())} stopped unexpectedly; see {logs}")
             return 1
         _write_outputs(out, settings, subs, statuses)
         _print_table(subs, statuses)
         unfinished = [names[i] for i in names if i not in statuses
-                      or not journey_done(statuses[i])]
+                      or not done(statuses[i])]
         _say(f"[demo] finished in {time.monotonic() - started:.1f} s; outputs in {out}")
         if unfinished:
             _say(f"[demo] still under way when the demo stopped waiting: {unfinished}")

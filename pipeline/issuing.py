@@ -11,6 +11,7 @@ real keys in that place instead.
 
 from __future__ import annotations
 
+import fcntl
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.certificate.devpki import generate_dev_pki
-from pipeline.certificate.document import build_certificate
+from pipeline.certificate.document import build_certificate, certified_true_copy
 from pipeline.certificate.model import IssuingOffice, ItemCriterion
 from pipeline.certificate.numbering import format_reference
 from pipeline.certificate.signing import SigningKey, sign_certificate
@@ -78,20 +79,41 @@ class CertificateFactory:
             key_path = self.pki_dir / "keys" / f"{office.code}.key"
             cert_path = self.pki_dir / "trust" / f"{office.code}.pem"
             if not (key_path.exists() and cert_path.exists()):
-                generate_dev_pki(self.pki_dir, [_issuing(o) for o in self.offices.values()])
+                self.ensure_dev_pki()
             self._keys[office.code] = SigningKey.from_files(key_path, cert_path)
         return self._keys[office.code]
 
+    def ensure_dev_pki(self) -> None:
+        """Generate the development PKI where no keys are configured. Several workers may
+        start at once on one machine: an exclusive lock lets one of them write the files and
+        the others reuse them."""
+        self.pki_dir.mkdir(parents=True, exist_ok=True)
+        with (self.pki_dir / ".lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                generate_dev_pki(self.pki_dir, [_issuing(o) for o in self.offices.values()])
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
     def issue(self, document: Mapping[str, Any], items: Sequence[Mapping[str, Any]], *,
               office: Office, serial: int, version: int, issued_at: datetime,
-              issued_retroactively: bool) -> IssuedDocument:
-        """Number, build (XSD-valid) and sign one certificate (Form E Rule 8(c))."""
+              issued_retroactively: bool, supersedes: str | None = None) -> IssuedDocument:
+        """Number, build (XSD-valid) and sign one certificate (Form E Rule 8(c)); a corrected
+        version names the number it supersedes (Rule 10)."""
         agreement = str(document.get("agreement"))
         number = format_reference(agreement, office.registration, issued_at.year, serial)
         xml = build_certificate(
             document, criteria_of(items), number=number, version=version, issued_at=issued_at,
             issuing_office=_issuing(office), issued_retroactively=issued_retroactively,
+            supersedes=supersedes,
         )
+        signed = sign_certificate(xml, self.signing_key(office))
+        return IssuedDocument(number=number, version=version, xml=signed, signed=True)
+
+    def copy(self, original_xml: bytes, number: str, *, office: Office, version: int,
+             issued_at: datetime) -> IssuedDocument:
+        """A signed certified true copy of a lost certificate: same number, next version."""
+        xml = certified_true_copy(original_xml, version=version, issued_at=issued_at)
         signed = sign_certificate(xml, self.signing_key(office))
         return IssuedDocument(number=number, version=version, xml=signed, signed=True)
 

@@ -45,8 +45,23 @@ def observe(event_id: str, event_type: str, at: datetime, data: Mapping[str, Any
         )
         return Observation(**base, state=_VERDICTS.get(verdict), detail=f"{verdict}; {criteria}",
                            reasons=tuple(reasons))
+    if event_type == "eco.verification.documents-requested.v1":
+        asked = tuple(
+            f"document requested: {d['kind']}"
+            + (f" for item {d['item_no']}" if d.get("item_no") is not None else "")
+            + f": {d['reason']}"
+            for d in data.get("documents", [])
+        )
+        kinds = ", ".join(str(d["kind"]) for d in data.get("documents", []))
+        return Observation(**base, state=State.DOCUMENTS_REQUESTED,
+                           detail=f"documents requested: {kinds}", reasons=asked)
+    if event_type == "eco.application.documents-supplied.v1":
+        supplied = ", ".join(f"{d['kind']} ({d['reference']})" for d in data.get("documents", []))
+        # History only: the examination's next outcome moves the state, and documents sent
+        # for an application that does not wait for any must not reopen it.
+        return Observation(**base, state=None, detail=f"documents supplied: {supplied}")
     if event_type == "eco.certificate.issued.v1":
-        return Observation(**base, state=State.ISSUED,
+        return Observation(**base, state=State.ISSUED, version=int(data["version"]),
                            detail=f"{number} v{data['version']} by {data['issuing_office']}")
     if event_type == "eco.certificate.superseded.v1":
         return Observation(**base, state=State.SUPERSEDED,
@@ -60,6 +75,13 @@ def observe(event_id: str, event_type: str, at: datetime, data: Mapping[str, Any
         return Observation(**base, state=State.TRANSMISSION_FAILED, detail=str(data["reason"]))
     if event_type == "eco.transmission.fallback.v1":
         return Observation(**base, state=State.FALLBACK_MANUAL, detail=str(data["reason"]))
+    if event_type == "eco.certificate.clarified.v1":
+        # Form E Rule 8(e)-(f) clarification after Box 4, or a reply to RCEP Article 3.24.
+        replied = data.get("answers") == "VERIFICATION_REQUEST"
+        return Observation(**base,
+                           state=State.VERIFICATION_REPLIED if replied else State.CLARIFIED,
+                           detail=f"clarification approved by {data['approved_by']}: "
+                           f"{data['explanation']}")
     if event_type == "eco.customs.responded.v1":
         status = str(data["status"])
         box4 = tuple(f"Box 4 {r['code']}: {r['text']}" for r in data.get("box4_reasons", []))

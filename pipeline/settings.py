@@ -27,6 +27,21 @@ def _duration(value: str, name: str) -> float:
     return seconds
 
 
+def _agreement_durations(value: str, name: str) -> dict[str, float]:
+    """``RCEP=60d,ACFTA=90d`` -> {"RCEP": 5184000.0, "ACFTA": 7776000.0}."""
+    result: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in value.split(","))):
+        agreement, sep, duration = part.partition("=")
+        if not sep or not agreement.strip().isalpha():
+            raise ValueError(f"{name}: {part!r} is not AGREEMENT=DURATION (for example RCEP=60d)")
+        result[agreement.strip().upper()] = _duration(duration, name)
+    return result
+
+
+def _path(value: str) -> Path | None:
+    return Path(value) if value.strip() else None
+
+
 def _day(value: str, name: str) -> date | None:
     """A YYYY-MM-DD day, or None for an empty value."""
     if not value.strip():
@@ -69,6 +84,23 @@ class Settings:
     callback_url          CALLBACK_URL          where customs deliver responses (the worker)
     direct_countries      DIRECT_COUNTRIES      importing countries with a direct connection
     examination_date      EXAMINATION_DATE      examine as of this day (YYYY-MM-DD); default today
+    circuit_failures      CIRCUIT_FAILURES      consecutive delivery failures that open a country's
+                                                circuit breaker
+    circuit_reset         CIRCUIT_RESET         how long an open circuit refuses calls before it
+                                                lets one probe through (duration)
+    circuit_fallback_after CIRCUIT_FALLBACK_AFTER  a circuit open this long sends the certificates
+                                                waiting for it to the manual channel (duration)
+    tls_ca_file           TLS_CA_FILE           CA bundle of the customs' server certificates;
+                                                default the system store (https with the
+                                                development TLS: DATA_DIR/tls/ca.pem)
+    tls_cert_file         TLS_CERT_FILE         client certificate shown to customs (mutual TLS)
+    tls_key_file          TLS_KEY_FILE          its private key
+    customs_trust_dir     CUSTOMS_TRUST_DIR     the customs' response-signing public keys,
+                                                <COUNTRY>.pem; default DATA_DIR/customs/trust
+    verification_deadlines VERIFICATION_DEADLINES  time to reply to a verification request per
+                                                agreement: RCEP=90d,ACFTA=90d (RCEP Article 3.24
+                                                allows 30 to 90 days)
+    verification_warning  VERIFICATION_WARNING  how long before that deadline the warning alert
     """
 
     kafka_bootstrap: str = "127.0.0.1:9092"
@@ -88,6 +120,16 @@ class Settings:
     callback_url: str = "http://127.0.0.1:6066"
     direct_countries: tuple[str, ...] = ("VN", "TH", "MY")
     examination_date: date | None = None
+    circuit_failures: int = 5
+    circuit_reset: float = 30.0
+    circuit_fallback_after: float = 600.0
+    tls_ca_file: Path | None = None
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    customs_trust_dir: Path | None = None
+    verification_deadlines: Mapping[str, float] = field(
+        default_factory=lambda: {"RCEP": 90 * 86400.0, "ACFTA": 90 * 86400.0})
+    verification_warning: float = 14 * 86400.0
 
     def examination_day(self) -> date:
         """The day examinations are made as of: the configured one, or today (UTC)."""
@@ -96,6 +138,18 @@ class Settings:
     def deadline_for(self, country: str) -> float:
         """Seconds the importing customs of ``country`` has to decide."""
         return self.response_deadlines.get(country.upper(), self.response_deadline)
+
+    def verification_deadline_for(self, agreement: str) -> float:
+        """Seconds the issuing side has to reply to a verification request under ``agreement``
+        (RCEP Article 3.24; ACFTA Form E Rule 18); the longest configured one if unknown."""
+        known = self.verification_deadlines.get(agreement.upper())
+        return known if known is not None else max(self.verification_deadlines.values(),
+                                                   default=90 * 86400.0)
+
+    @property
+    def customs_trust(self) -> Path:
+        """Where the customs' response-signing public keys are read from."""
+        return self.customs_trust_dir or self.data_dir / "customs" / "trust"
 
     @property
     def kafka_url(self) -> str:
@@ -148,5 +202,25 @@ class Settings:
                 c.strip().upper()
                 for c in get("DIRECT_COUNTRIES", ",".join(d.direct_countries)).split(",")
                 if c.strip()
+            ),
+            circuit_failures=integer("CIRCUIT_FAILURES", d.circuit_failures),
+            circuit_reset=_duration(get("CIRCUIT_RESET", str(d.circuit_reset)),
+                                    "ECO_CIRCUIT_RESET"),
+            circuit_fallback_after=_duration(
+                get("CIRCUIT_FALLBACK_AFTER", str(d.circuit_fallback_after)),
+                "ECO_CIRCUIT_FALLBACK_AFTER",
+            ),
+            tls_ca_file=_path(get("TLS_CA_FILE", "")),
+            tls_cert_file=_path(get("TLS_CERT_FILE", "")),
+            tls_key_file=_path(get("TLS_KEY_FILE", "")),
+            customs_trust_dir=_path(get("CUSTOMS_TRUST_DIR", "")),
+            verification_deadlines={
+                **d.verification_deadlines,
+                **_agreement_durations(get("VERIFICATION_DEADLINES", ""),
+                                       "ECO_VERIFICATION_DEADLINES"),
+            },
+            verification_warning=_duration(
+                get("VERIFICATION_WARNING", str(d.verification_warning)),
+                "ECO_VERIFICATION_WARNING",
             ),
         )

@@ -64,6 +64,9 @@ TRANSITIONS: Mapping[State, frozenset[State]] = {
     S.VERIFICATION_REPLIED: frozenset({S.ACCEPTED, S.REJECTED, S.REJECTED_FINAL}),
     S.ACCEPTED: frozenset({S.VERIFICATION_REQUESTED, S.SUPERSEDED, S.REVOKED}),
     S.REJECTED_FINAL: frozenset(),
+    # A corrected version or a certified true copy replaces the certificate (Rule 10): the
+    # application carries on with the new version, which `advance` allows explicitly (an
+    # edge back to ISSUED here would make every state reachable from every other).
     S.SUPERSEDED: frozenset(),
     S.REVOKED: frozenset(),
     S.EXPIRED: frozenset(),
@@ -115,6 +118,7 @@ class CertificateStatus:
     alerts: tuple[str, ...] = ()
     reasons: tuple[str, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
+    version: int | None = None
 
     def seen(self, event_id: str) -> bool:
         return any(entry.event_id == event_id for entry in self.history)
@@ -124,6 +128,7 @@ class CertificateStatus:
             "application_id": self.application_id,
             "state": self.state.value,
             "certificate_number": self.certificate_number,
+            "version": self.version,
             "importing_country": self.importing_country,
             "alerts": list(self.alerts),
             "reasons": list(self.reasons),
@@ -146,6 +151,7 @@ class CertificateStatus:
             application_id=data["application_id"],
             state=State(data["state"]),
             certificate_number=data.get("certificate_number"),
+            version=data.get("version"),
             importing_country=data.get("importing_country"),
             alerts=tuple(data.get("alerts", ())),
             reasons=tuple(data.get("reasons", ())),
@@ -176,6 +182,13 @@ class Observation:
     importing_country: str | None = None
     alert: str | None = None
     reasons: tuple[str, ...] = ()
+    version: int | None = None
+
+
+def _new_version(current: CertificateStatus, obs: Observation) -> bool:
+    """A new version issued after the certificate was superseded (Form E Rule 10)."""
+    return (obs.state is S.ISSUED and current.state is S.SUPERSEDED
+            and obs.version is not None and (current.version or 0) < obs.version)
 
 
 def advance(current: CertificateStatus | None, application_id: str, obs: Observation
@@ -194,8 +207,13 @@ def advance(current: CertificateStatus | None, application_id: str, obs: Observa
         return _record(current, obs, move=True)
     if current.seen(obs.event_id):
         return current
+    if current.state is S.CLARIFIED and obs.state is S.REJECTED:
+        # Form E Rule 8(f): customs that still refuse after the clarification decide for good.
+        obs = replace(obs, state=S.REJECTED_FINAL)
     if obs.state is None or obs.state == current.state:
         return _record(current, obs, move=False)
+    if _new_version(current, obs):
+        return _record(current, obs, move=True)
     last_move = max((h.at for h in current.history if h.state is not None), default=None)
     if last_move is not None and obs.at < last_move and (
         reachable(obs.state, current.state) or obs.state in TRANSITIONS[current.state]
@@ -220,8 +238,10 @@ def _record(status: CertificateStatus, obs: Observation, *, move: bool) -> Certi
             changes["reasons"] = ()
     if obs.reasons and move:
         changes["reasons"] = obs.reasons
-    if obs.certificate_number:
+    if obs.certificate_number and (move or status.certificate_number is None):
         changes["certificate_number"] = obs.certificate_number
+    if obs.version is not None and move and obs.state is S.ISSUED:
+        changes["version"] = obs.version
     if obs.importing_country:
         changes["importing_country"] = obs.importing_country
     if obs.alert and obs.alert not in status.alerts:

@@ -13,6 +13,7 @@ import asyncio
 import json
 import ssl
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +23,7 @@ from typing import Any
 import aiohttp
 import structlog
 from aiohttp import web
+from cryptography.hazmat.primitives.asymmetric import ec
 from lxml import etree
 
 from connectors.customs.problem import problem_response
@@ -34,7 +36,10 @@ from connectors.customs.scenarios import (
     Stage,
     decisions,
 )
-from pipeline.errors import Problem
+from connectors.customs.signatures import SIGNATURE_HEADER, sign_response
+from pipeline.certificate.trust import TrustRegistry
+from pipeline.certificate.verification import verify_certificate
+from pipeline.errors import EcoError, Problem
 
 SANDBOX_COUNTRIES = ("VN", "TH", "MY")
 MAX_DOCUMENT_BYTES = 2 * 1024 * 1024
@@ -91,6 +96,8 @@ class SandboxCustoms:
         callback_attempts: int = 5,
         callback_backoff: float = 0.2,
         max_document_bytes: int = MAX_DOCUMENT_BYTES,
+        trust_dir: Path | None = None,
+        signing_keys: Mapping[str, ec.EllipticCurvePrivateKey] | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -103,6 +110,9 @@ class SandboxCustoms:
         self._callback_attempts = callback_attempts
         self._callback_backoff = callback_backoff
         self._max_bytes = max_document_bytes
+        self._trust_dir = trust_dir
+        self._signing_keys = {c.upper(): k for c, k in (signing_keys or {}).items()}
+        self.signature_refused = 0
         self._runner: web.AppRunner | None = None
         self._client: aiohttp.ClientSession | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -188,6 +198,7 @@ class SandboxCustoms:
             "clarifications": dict(self.clarifications),
             "processed": dict(self.processed),
             "refused": self.refused,
+            "signature_refused": self.signature_refused,
             "callbacks": {"sent": self.callbacks_sent, "failed": self.callbacks_failed},
         }
 
@@ -210,7 +221,8 @@ class SandboxCustoms:
             self.refused += 1
             return problem_response(503, "Service unavailable", f"{country} customs is down")
         try:
-            parse_certificate_xml(await request.read(), self._max_bytes)
+            document = await request.read()
+            parse_certificate_xml(document, self._max_bytes)
         except web.HTTPRequestEntityTooLarge:
             return problem_response(413, "Too large", f"the limit is {self._max_bytes} bytes")
         except ValueError as exc:
@@ -219,6 +231,13 @@ class SandboxCustoms:
         known = self._receipts.get(("certificates", country, key))
         if known is not None:
             return web.json_response(known, status=202)
+        refusal = self._signature_refusal(document)
+        if refusal is not None:
+            self.signature_refused += 1
+            log.info("sandbox_signature_refused", application_id=application_id, key=key,
+                     reason=refusal)
+            receipt = self._new_receipt(("certificates", country, key), country, refusal)
+            return web.json_response(receipt, status=202)
         receipt = self._new_receipt(("certificates", country, key), country)
         self.processed[key] += 1
         delivered = DeliveredCertificate(
@@ -264,12 +283,25 @@ class SandboxCustoms:
         self._plan(delivered, "clarified", request.headers.get("X-Eco-Callback"))
         return web.json_response(receipt, status=202)
 
-    def _new_receipt(self, slot: tuple[str, str, str], country: str) -> dict[str, str]:
+    def _signature_refusal(self, document: bytes) -> str | None:
+        """Why the certificate's signature is not accepted against the trust registry, or None
+        (always None without a trust directory)."""
+        if self._trust_dir is None:
+            return None
+        try:
+            verify_certificate(document, TrustRegistry.from_dir(self._trust_dir))
+        except (EcoError, OSError, ValueError) as exc:
+            return f"signature or seal not recognised: {exc}"
+        return None
+
+    def _new_receipt(
+        self, slot: tuple[str, str, str], country: str, refusal: str | None = None
+    ) -> dict[str, str]:
         self._serial += 1
         receipt = {
             "receipt_id": f"{country}-SBX-{self._serial:06d}",
-            "status": "ACKNOWLEDGED",
-            "message": "",
+            "status": "ACKNOWLEDGED" if refusal is None else "TECH_REJECTED",
+            "message": refusal or "",
         }
         self._receipts[slot] = receipt
         return receipt
@@ -303,18 +335,26 @@ class SandboxCustoms:
                 responded_at=datetime.now(UTC),
             )
             url = f"{callback}/v1/customs/{delivered.country}/responses"
-            if await self._post_callback(url, response_to_json(response)):
+            if await self._post_callback(url, delivered.country, response_to_json(response)):
                 self.callbacks_sent += 1
             else:
                 self.callbacks_failed += 1
 
-    async def _post_callback(self, url: str, body: dict[str, Any]) -> bool:
-        """POST with retries and doubling back-off while the callback is unreachable or 5xx."""
+    async def _post_callback(self, url: str, country: str, body: dict[str, Any]) -> bool:
+        """POST (signed by the country's customs key, when the sandbox has one) with retries and
+        doubling back-off while the callback is unreachable or 5xx."""
         assert self._client is not None
+        raw = json.dumps(body).encode()
+        headers = {"Content-Type": "application/json"}
+        key = self._signing_keys.get(country)
+        if key is not None:
+            headers[SIGNATURE_HEADER] = sign_response(raw, key, country)
         backoff = self._callback_backoff
         for attempt in range(1, self._callback_attempts + 1):
             try:
-                async with self._client.post(url, json=body, ssl=self._callback_ssl) as resp:
+                async with self._client.post(
+                    url, data=raw, headers=headers, ssl=self._callback_ssl
+                ) as resp:
                     if resp.status < 500:
                         ok = 200 <= resp.status < 300
                         if not ok:

@@ -14,6 +14,7 @@ from lxml import etree
 
 from pipeline.certificate.application import ApplicationReader
 from pipeline.certificate.model import IssuingOffice, ItemCriterion
+from pipeline.certificate.safexml import parse_xml
 from pipeline.certificate.schema import NAMESPACE, SCHEMA_VERSION, validate_certificate
 from pipeline.errors import InvalidApplication, Problem
 
@@ -22,6 +23,8 @@ CERTIFICATION_STATEMENT = (
     "It is hereby certified, on the basis of control carried out, that the declaration by the "
     "exporter is correct."
 )
+TRUE_COPY_ENDORSEMENT = "CERTIFIED TRUE COPY"
+DSIG = "{http://www.w3.org/2000/09/xmldsig#}"
 
 # Box numbers per agreement: ACFTA Form E, Form RCEP.
 BOXES: Mapping[str, Mapping[str, int]] = {
@@ -122,6 +125,45 @@ def build_certificate(
 
     validate_certificate(root, source=f"certificate {number}")
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
+def certified_true_copy(certificate_xml: bytes, *, version: int, issued_at: datetime) -> bytes:
+    """The unsigned certified true copy of a lost, stolen or destroyed certificate.
+
+    The content is the original's, endorsed "CERTIFIED TRUE COPY" in Form E Box 12 / RCEP Box 16
+    and keeping the original's certification date; ``Version`` and ``IssuedAt`` (when the copy
+    is signed) are the copy's own. The original's signature is dropped; the copy is signed anew.
+    """
+    if issued_at.tzinfo is None or issued_at.utcoffset() is None:
+        raise ValueError("issued_at must carry its time zone")
+    root = parse_xml(certificate_xml, source="certificate to copy")
+    validate_certificate(_unsigned(root), source="certificate to copy")
+    original_version = int(root.findtext(f"{NS}Version") or "0")
+    if version <= original_version:
+        raise ValueError(f"version {version} must follow the original's {original_version}")
+    _child(root, "Version").text = str(version)
+    _child(root, "IssuedAt").text = issued_at.isoformat()
+    certification = root.find(f"{NS}*/{NS}Certification")
+    if certification is None:
+        raise ValueError("the certificate has no certification box")
+    if certification.find(f"{NS}Endorsement") is None:
+        _text(certification, "Endorsement", TRUE_COPY_ENDORSEMENT)
+    number = root.findtext(f"{NS}ReferenceNumber") or ""
+    validate_certificate(root, source=f"certified true copy of {number}")
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
+def _unsigned(root: etree._Element) -> etree._Element:
+    for signature in root.findall(f"{DSIG}Signature"):
+        root.remove(signature)
+    return root
+
+
+def _child(parent: etree._Element, name: str) -> etree._Element:
+    element = parent.find(f"{NS}{name}")
+    if element is None:
+        raise ValueError(f"the certificate has no {name}")
+    return element
 
 
 def _determinations_by_item(

@@ -9,8 +9,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from connectors.customs.sandbox import SandboxCustoms
+from connectors.customs.sandbox import SANDBOX_COUNTRIES, SandboxCustoms
 from connectors.customs.scenarios import DEMO_SCENARIOS, ScenarioBook, load_scenarios
+from connectors.customs.signatures import generate_customs_keys, load_private_key
+from connectors.customs.tls import generate_dev_tls
 from pipeline.cli import EXIT_BAD_INPUT, EXIT_OK
 from pipeline.errors import InvalidInput
 from pipeline.settings import Settings
@@ -49,6 +51,23 @@ def register(subparsers: Any) -> None:
         type=Path,
         help="require client certificates signed by this CA (mutual TLS)",
     )
+    parser.add_argument(
+        "--trust-dir",
+        metavar="DIR",
+        type=Path,
+        help="issuing authorities whose signatures are accepted; a certificate that does not "
+        "verify gets a technical rejection (default ECO_DATA_DIR/pki/trust)",
+    )
+    parser.add_argument(
+        "--no-signature-check", action="store_true", help="acknowledge without verifying"
+    )
+    parser.add_argument(
+        "--customs-keys",
+        metavar="DIR",
+        type=Path,
+        help="where the customs' response-signing keys are kept (keys/<C>.key, and the public "
+        "trust/<C>.pem for the pipeline); created if missing (default ECO_DATA_DIR/customs)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -83,6 +102,18 @@ def _sandbox(args: argparse.Namespace, settings: Settings) -> SandboxCustoms:
     ):
         if path is not None and not path.is_file():
             raise ValueError(f"{option} {path}: no such file")
+    certfile, keyfile, client_ca = args.tls_cert, args.tls_key, args.tls_client_ca
+    if certfile is None and settings.sandbox_url.startswith("https:"):
+        # ECO_SANDBOX_URL says https: serve the development TLS and require client certificates.
+        dev = generate_dev_tls(settings.data_dir / "tls")
+        certfile, keyfile, client_ca = dev.server_cert, dev.server_key, dev.ca_file
+    keys_dir, _ = generate_customs_keys(
+        args.customs_keys or settings.data_dir / "customs", SANDBOX_COUNTRIES
+    )
+    signing_keys = {c: load_private_key(keys_dir, c) for c in SANDBOX_COUNTRIES}
+    trust_dir = None if args.no_signature_check else (
+        args.trust_dir or settings.data_dir / "pki" / "trust"
+    )
     book: ScenarioBook = DEMO_SCENARIOS
     if args.scenarios is not None:
         book = DEMO_SCENARIOS.overridden_by(load_scenarios(args.scenarios))
@@ -92,9 +123,11 @@ def _sandbox(args: argparse.Namespace, settings: Settings) -> SandboxCustoms:
         callback_url=args.callback or settings.callback_url,
         scenarios=book,
         delay=args.delay,
-        certfile=args.tls_cert,
-        keyfile=args.tls_key,
-        client_ca=args.tls_client_ca,
+        certfile=certfile,
+        keyfile=keyfile,
+        client_ca=client_ca,
+        trust_dir=trust_dir,
+        signing_keys=signing_keys,
     )
 
 

@@ -37,14 +37,18 @@ def run(args: argparse.Namespace) -> int:
         print(f"eco worker: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     configure_logging(settings.log_level)
+    app = build_app(settings, args.stage or STAGES)
+    # The tables' changelog topics too: a worker that joins before Faust created one never
+    # learns its partitions, and a later rebalance then stops the stage that owns the table.
+    changelogs = [table.changelog_topic.get_topic_name() for table in app.tables.values()]
     try:
         asyncio.run(create_topics(settings.kafka_bootstrap,
                                   [*PUBLIC_TOPICS, *INTERNAL_TOPICS],
-                                  settings.kafka_partitions, compacted=COMPACTED_TOPICS))
+                                  settings.kafka_partitions,
+                                  compacted=[*COMPACTED_TOPICS, *changelogs]))
     except DependencyUnavailable as exc:
         print(f"eco worker: {exc} (start one with `eco kafka start`)", file=sys.stderr)
         return EXIT_UNREACHABLE
-    app = build_app(settings, args.stage or STAGES)
     worker = Worker(app, loglevel=os.environ.get("ECO_FAUST_LOG_LEVEL", "warning"), quiet=True)
     worker.execute_from_commandline()
     return 0

@@ -29,12 +29,18 @@ TOPIC_OF: Mapping[str, str] = MappingProxyType(
         "eco.certificate.issued.v1": "eco.issuance",
         "eco.certificate.superseded.v1": "eco.issuance",
         "eco.certificate.revoked.v1": "eco.issuance",
+        "eco.certificate.requested.v1": "eco.issuance-commands",
         "eco.transmission.delivered.v1": "eco.transmission",
         "eco.transmission.failed.v1": "eco.transmission",
         "eco.transmission.fallback.v1": "eco.transmission",
+        "eco.certificate.clarified.v1": "eco.transmission",
         "eco.customs.responded.v1": "eco.customs-response",
         "eco.alert.raised.v1": "eco.alert",
         "eco.deadline.due.v1": "eco.deadlines",
+        "eco.supplier.declared.v1": "eco.supplier-declaration",
+        "eco.origin.determined.v1": "eco.origin-determination",
+        "eco.verification.documents-requested.v1": "eco.verification",
+        "eco.application.documents-supplied.v1": "eco.application",
     }
 )
 """The topic each event type is published to (INTERFACES.md, "Topics and events")."""

@@ -1,5 +1,7 @@
 """Real services for the integration tests: a Kafka broker, the sandbox customs and eco
-workers, each a real process, started on free ports under a temporary directory."""
+workers, each a real process, started on free ports under a temporary directory. The sandbox
+customs serves HTTPS and requires the worker's client certificate (the development TLS under
+``ECO_DATA_DIR/tls``), and signs its responses with the development customs keys."""
 
 from __future__ import annotations
 
@@ -71,6 +73,7 @@ class Stack:
             "ECO_APP_ID": "eco-test",
             "ECO_WORKER_WEB_PORT": str(web),
             "ECO_SANDBOX_PORT": str(sandbox),
+            "ECO_SANDBOX_URL": f"https://127.0.0.1:{sandbox}",
             "ECO_RESPONSE_DEADLINE": "6s",
             "ECO_DEADLINE_CHECK_EVERY": "0.5s",
             "ECO_RETRY_BACKOFF": "0.1s",
@@ -93,16 +96,30 @@ class Stack:
     def web_url(self) -> str:
         return f"http://127.0.0.1:{self.env['ECO_WORKER_WEB_PORT']}"
 
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.env["ECO_DATA_DIR"])
+
+    def credentials(self) -> None:
+        """The development TLS and customs keys, made once before any process needs them."""
+        from connectors.customs.sandbox import SANDBOX_COUNTRIES
+        from connectors.customs.signatures import generate_customs_keys
+        from connectors.customs.tls import generate_dev_tls
+
+        generate_dev_tls(self.data_dir / "tls")
+        generate_customs_keys(self.data_dir / "customs", SANDBOX_COUNTRIES)
+
     def start_kafka(self) -> float:
         return self.kafka.start()
 
-    def _spawn(self, name: str, *args: str) -> subprocess.Popen[bytes]:
+    def _spawn(self, name: str, *args: str, env: Mapping[str, str] | None = None
+               ) -> subprocess.Popen[bytes]:
         log = self.home / "logs" / f"{name}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         handle = log.open("ab")
         proc = subprocess.Popen(
             [sys.executable, "-m", "pipeline", *args],
-            env=self.env,
+            env=dict(env) if env is not None else self.env,
             stdout=handle,
             stderr=handle,
             start_new_session=True,
@@ -110,21 +127,27 @@ class Stack:
         self.processes[name] = proc
         return proc
 
-    def start_sandbox(self) -> None:
-        self._spawn("sandbox", "sandbox-customs", "--delay", "0.3")
+    def start_sandbox(self, *options: str) -> None:
+        """Start the sandbox customs; ``options`` are more ``eco sandbox-customs`` options."""
+        self.credentials()
+        self._spawn("sandbox", "sandbox-customs", "--delay", "0.3", *options)
         port = self.env["ECO_SANDBOX_PORT"]
         wait_for(lambda: _port_open(int(port)), 30, "the sandbox customs")
 
-    def start_worker(self, name: str = "worker", *stages: str, timeout: float = 120) -> None:
+    def start_worker(self, name: str = "worker", *stages: str, timeout: float = 120,
+                     web_port: int | None = None) -> None:
+        """Start a worker; another ``web_port`` lets several share the consumer group."""
+        self.credentials()
         args = ["worker"]
         for stage in stages:
             args += ["--stage", stage]
-        proc = self._spawn(name, *args)
+        port = str(web_port) if web_port is not None else self.env["ECO_WORKER_WEB_PORT"]
+        proc = self._spawn(name, *args, env={**self.env, "ECO_WORKER_WEB_PORT": port})
 
         def ready() -> bool:
             if proc.poll() is not None:
                 raise AssertionError(f"{name} exited with {proc.returncode}:\n{self.log(name)}")
-            return http_ok(self.web_url + "/readyz")
+            return http_ok(f"http://127.0.0.1:{port}/readyz")
 
         wait_for(ready, timeout, f"{name} to be ready")
 

@@ -1,5 +1,6 @@
-"""The whole pipeline against a real Kafka broker, the sandbox customs over HTTP and a
-real worker process: the samples' journeys, the events in every topic, dead letters."""
+"""The whole pipeline against a real Kafka broker, the sandbox customs over HTTPS with client
+certificates and a real worker process: the samples' journeys (with the clarification after
+the Box 4 rejection), the events in every topic, dead letters."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from pipeline import events, feeds
-from pipeline.demo import journey_done
+from pipeline.demo import clarify_argv, journey_done, needs_clarification
 from pipeline.errors import UndecodableEvent
 from pipeline.submission import read_document, submission
 from tests.integration.harness import SAMPLES, Stack, by_id
@@ -26,7 +27,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(420)]
 
 EXPECTED = {
     "01-rcep-led-luminaires-vn.json": ("ACCEPTED", set()),
-    "02-acfta-kettles-th.json": ("REJECTED", {"BOX4_REJECTION"}),
+    "02-acfta-kettles-th.json": ("ACCEPTED", {"BOX4_REJECTION"}),  # after the clarification
     "03-rcep-tshirts-my.json": ("TRANSMITTED", {"RESPONSE_TIMEOUT"}),
     "04-acfta-frozen-fish-vn.json": ("ACCEPTED", set()),
     "05-rcep-brake-pads-id.json": ("FALLBACK_MANUAL", {"FALLBACK_MANUAL"}),
@@ -45,14 +46,28 @@ def submit_samples(stack: Stack, suffix: str) -> dict[str, str]:
     return {s.application_id: name for name, s in subs}
 
 
-def wait_journeys(stack: Stack, ids: dict[str, str], timeout: float = 180) -> dict[str, Any]:
+def wait_journeys(stack: Stack, ids: dict[str, str], timeout: float = 180,
+                  clarify: bool = True) -> dict[str, Any]:
+    """Follow the journeys until done; with ``clarify``, run ``eco clarify`` (as the demo does)
+    for each certificate refused in Box 4 and wait for the customs' second decision."""
+    clarified: set[str] = set()
+
+    def on_change(app_id: str, status: dict[str, Any]) -> None:
+        if clarify and needs_clarification(status) and app_id not in clarified:
+            clarified.add(app_id)
+            subprocess.run(clarify_argv(app_id), env=stack.env, check=True, timeout=60,
+                           capture_output=True)
+
+    def done(status: dict[str, Any]) -> bool:
+        return journey_done(status) and not (clarify and status["state"] == "REJECTED")
+
     statuses: dict[str, Any] = asyncio.run(
-        feeds.wait_for_statuses(stack.bootstrap, list(ids), journey_done, timeout)
+        feeds.wait_for_statuses(stack.bootstrap, list(ids), done, timeout, on_change=on_change)
     )
     missing = {
         ids[i]: statuses.get(i, {}).get("state")
         for i in ids
-        if i not in statuses or not journey_done(statuses[i])
+        if i not in statuses or not done(statuses[i])
     }
     assert not missing, f"journeys not finished: {missing}\n{stack.log('worker')}"
     return statuses
@@ -125,6 +140,11 @@ def test_samples_travel_every_topic_to_their_final_states(stack: Stack) -> None:
     }
     assert ("01-rcep-led-luminaires-vn.json", "PREFERENCE_GIVEN") in responses
     assert ("02-acfta-kettles-th.json", "PREFERENCE_NOT_GIVEN") in responses
+    assert ("02-acfta-kettles-th.json", "PREFERENCE_GIVEN") in responses  # after clarifying
+    assert transmission[("02-acfta-kettles-th.json", "eco.certificate.clarified.v1")] == 1
+    kettles = next(i for i in ids if ids[i] == "02-acfta-kettles-th.json")
+    states = [h["state"] for h in statuses[kettles]["history"] if h["state"]]
+    assert states[-3:] == ["REJECTED", "CLARIFIED", "ACCEPTED"], states
     assert ("03-rcep-tshirts-my.json", "ACKNOWLEDGED") in responses
 
     alerts = Counter(
@@ -220,7 +240,7 @@ def test_cli_submit_status_and_alerts_against_the_broker(stack: Stack, tmp_path:
     assert "Traceback" not in result.stderr
     assert result.stdout.split("\t")[0] == document["application_id"]
 
-    wait_journeys(stack, {document["application_id"]: "good"})
+    wait_journeys(stack, {document["application_id"]: "good"}, clarify=False)
     shown = eco(stack, "status", document["application_id"], "--json")
     assert shown.returncode == 0, shown.stderr
     status = json.loads(shown.stdout)
@@ -240,6 +260,24 @@ def test_cli_submit_status_and_alerts_against_the_broker(stack: Stack, tmp_path:
     kinds = {(a["application_id"], a["kind"])
              for a in map(json.loads, alerts.stdout.splitlines())}
     assert (document["application_id"], "BOX4_REJECTION") in kinds
+    box4 = [a for a in map(json.loads, alerts.stdout.splitlines())
+            if a["application_id"] == document["application_id"]]
+    assert "CRITERION_PSR_MISMATCH" in box4[0]["suggested_action"], box4
+
+    unknown = eco(stack, "clarify", bad_document["application_id"], "--explanation", "x",
+                  "--approved-by", "y")
+    assert unknown.returncode == 1 and "no application" in unknown.stderr
+    clarified = eco(stack, "clarify", document["application_id"], "--explanation",
+                    "cost statement attached", "--approved-by", "Officer Chen")
+    assert clarified.returncode == 0, clarified.stderr
+    assert "BOX4_REJECTION" in clarified.stdout
+    settled = asyncio.run(feeds.wait_for_statuses(
+        stack.bootstrap, [document["application_id"]],
+        lambda s: s["state"] in ("ACCEPTED", "REJECTED_FINAL"), 120))
+    assert settled[document["application_id"]]["state"] == "ACCEPTED"
+    again = eco(stack, "clarify", document["application_id"], "--explanation", "x",
+                "--approved-by", "y")
+    assert again.returncode == 2 and "ACCEPTED" in again.stderr
 
 
 def test_worker_serves_metrics_and_health(stack: Stack) -> None:

@@ -273,3 +273,31 @@ def test_json_round_trip_keeps_every_field() -> None:
     assert data["state"] == "REJECTED"
     assert data["history"][1]["state"] is None
     assert CertificateStatus.from_json(data) == status
+
+
+def versioned(event_id: str, state: State, minutes: int, number: str, version: int
+              ) -> Observation:
+    return Observation(event_id=event_id, event_type=f"test.{event_id}", at=at(minutes),
+                       state=state, certificate_number=number, version=version)
+
+
+def test_a_new_version_carries_the_application_on_after_it_was_superseded() -> None:
+    status = run(
+        obs("s", State.SUBMITTED, 0), obs("v", State.VERIFIED, 1),
+        versioned("i1", State.ISSUED, 2, "E1", 1),
+        versioned("x1", State.SUPERSEDED, 3, "E1", 1),
+        versioned("i2", State.ISSUED, 4, "E2", 2),
+    )
+    assert (status.state, status.certificate_number, status.version) == (State.ISSUED, "E2", 2)
+    revoked = advance(status, APP, versioned("r2", State.REVOKED, 5, "E2", 2))
+    assert revoked.state is State.REVOKED
+
+
+def test_an_old_version_issued_again_does_not_reopen_a_superseded_certificate() -> None:
+    status = run(
+        obs("s", State.SUBMITTED, 0), obs("v", State.VERIFIED, 1),
+        versioned("i1", State.ISSUED, 2, "E1", 1),
+        versioned("x1", State.SUPERSEDED, 3, "E1", 1),
+    )
+    replayed = advance(status, APP, versioned("i1-again", State.ISSUED, 4, "E1", 1))
+    assert replayed.state is State.SUPERSEDED

@@ -64,7 +64,7 @@ def test_single_object_header_of_int_matches_the_avro_reference() -> None:
 def test_every_event_type_has_its_schema_file_and_nothing_else_is_there() -> None:
     files = {path.name.removesuffix(".avsc") for path in Path(AVRO_DIR).glob("*.avsc")}
     assert files == set(EVENT_TYPES)
-    assert len(EVENT_TYPES) == 11  # ten public event types and one internal (eco.deadlines)
+    assert len(EVENT_TYPES) == 17  # sixteen public event types and one internal (eco.deadlines)
 
 
 def test_topics_are_those_of_the_interface() -> None:
@@ -76,10 +76,20 @@ def test_topics_are_those_of_the_interface() -> None:
         "eco.customs-response",
         "eco.alert",
         "eco.deadlines",  # internal: deadlines of the exceptions stage
+        "eco.supplier-declaration",  # keyed by declaration reference
+        "eco.origin-determination",  # keyed by product
+        "eco.issuance-commands",  # officers' requests: supersede, certified true copy, revoke
     }
     assert TOPIC_OF["eco.certificate.revoked.v1"] == "eco.issuance"
     assert TOPIC_OF["eco.customs.responded.v1"] == "eco.customs-response"
     assert DEADLETTER_TOPIC == "eco.deadletter"
+
+
+# Registers: events keyed by what they register, not by an application.
+KEYED_OTHERWISE = {
+    "eco.supplier.declared.v1": "reference",
+    "eco.origin.determined.v1": "product_key",
+}
 
 
 @pytest.mark.parametrize("ce_type", EVENT_TYPES)
@@ -87,7 +97,8 @@ def test_schema_follows_the_contract_rules(ce_type: str) -> None:
     raw = _raw(ce_type)
     assert raw["namespace"] == "eco.v1"
     assert raw["name"][0].isupper() and "_" not in raw["name"]
-    assert any(field["name"] == "application_id" for field in raw["fields"])
+    key_field = KEYED_OTHERWISE.get(ce_type, "application_id")
+    assert any(field["name"] == key_field for field in raw["fields"])
     for record in _walk_records(raw):
         for field in record["fields"]:
             where = f"{record['name']}.{field['name']}"
