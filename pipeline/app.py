@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import faust
 
+from pipeline import faustfix
 from pipeline.settings import Settings
 
 
 def create_app(settings: Settings) -> faust.App:
     """A Faust app configured for eco-pipeline; stages are installed on it by ``agents``."""
+    faustfix.apply()
     datadir = settings.data_dir / "worker" / settings.app_id
     datadir.mkdir(parents=True, exist_ok=True)
     return faust.App(
