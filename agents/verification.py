@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import faust
@@ -26,7 +25,8 @@ from pipeline.application import Application, parse_application
 from pipeline.errors import InvalidApplication, Problem
 from pipeline.events import Envelope
 from pipeline.metrics import APPLICATIONS_BY_VERDICT
-from pipeline.origin import Examination, RuleBook, default_rulebook
+from pipeline.origin import RuleBook, default_rulebook
+from pipeline.origin.event import verification_data
 from pipeline.origin.evidence import EvidenceRule, default_evidence
 from pipeline.origin.predetermination import PreExportationDetermination, item_key
 from pipeline.origin.register import cited_declarations
@@ -37,39 +37,6 @@ SUBMITTED = "eco.application.submitted.v1"
 SUPPLIED = "eco.application.documents-supplied.v1"
 COMPLETED = "eco.verification.completed.v1"
 REQUESTED = "eco.verification.documents-requested.v1"
-CENT = Decimal("0.01")
-
-
-def verification_data(application_id: str, agreement: str, exam: Examination,
-                      document: str) -> dict[str, Any]:
-    """The ``eco.verification.completed.v1`` datum for one examination."""
-    return {
-        "application_id": application_id,
-        "agreement": agreement,
-        "verdict": str(exam.verdict.value if hasattr(exam.verdict, "value") else exam.verdict),
-        "items": [
-            {
-                "item_no": item.item_no,
-                "hs_code": item.hs_code,
-                "qualified": item.qualified,
-                "criterion": item.criterion,
-                "rule": item.rule,
-                "box": item.box,
-                "rvc_percent": (None if item.rvc_percent is None
-                                else item.rvc_percent.quantize(CENT, ROUND_HALF_UP)),
-                "rvc_method": item.rvc_method,
-                "de_minimis": item.de_minimis,
-                "accumulation": item.accumulation,
-                "reasons": list(item.reasons),
-            }
-            for item in exam.items
-        ],
-        "errors": [{"path": p.path, "message": p.message} for p in exam.errors],
-        "notes": list(exam.notes),
-        "issued_retroactively": exam.issued_retroactively,
-        "completed_at": datetime.now(UTC),
-        "document": document,
-    }
 
 
 def documents_requested_data(application_id: str, agreement: str,
