@@ -44,6 +44,7 @@ from pipeline.errors import EcoError, Problem
 SANDBOX_COUNTRIES = ("VN", "TH", "MY")
 MAX_DOCUMENT_BYTES = 2 * 1024 * 1024
 
+CALLBACK_BACKOFF_CAP = 10.0
 log = structlog.get_logger(__name__)
 
 
@@ -93,7 +94,7 @@ class SandboxCustoms:
         keyfile: Path | None = None,
         client_ca: Path | None = None,
         callback_ssl: ssl.SSLContext | None = None,
-        callback_attempts: int = 5,
+        callback_attempts: int = 12,
         callback_backoff: float = 0.2,
         max_document_bytes: int = MAX_DOCUMENT_BYTES,
         trust_dir: Path | None = None,
@@ -366,7 +367,9 @@ class SandboxCustoms:
             log.info("sandbox_callback_retry", url=url, attempt=attempt, reason=reason)
             if attempt < self._callback_attempts:
                 await asyncio.sleep(backoff)
-                backoff *= 2
+                # A customs keeps trying for about a minute: long enough to outlast a
+                # restart of the pipeline's worker.
+                backoff = min(backoff * 2, CALLBACK_BACKOFF_CAP)
         return False
 
 
