@@ -15,14 +15,14 @@ import shutil
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from pipeline import feeds
+from pipeline.errors import DependencyUnavailable
+from pipeline.services import Services
 from pipeline.settings import Settings
 from pipeline.states import SETTLED, State
 from pipeline.submission import read_document, submission
@@ -73,35 +73,6 @@ def journey_done(status: Mapping[str, Any]) -> bool:
     return state is State.VERIFICATION_REQUESTED
 
 
-@dataclass
-class Services:
-    """The processes the demo started, stopped in reverse order."""
-
-    processes: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
-
-    def start(self, name: str, argv: Sequence[str], env: Mapping[str, str], log: Path) -> None:
-        log.parent.mkdir(parents=True, exist_ok=True)
-        handle = log.open("ab")
-        proc = subprocess.Popen(list(argv), env=dict(env), stdout=handle, stderr=handle,
-                                start_new_session=True)
-        self.processes.append((name, proc))
-
-    def dead(self) -> list[str]:
-        """The services that exited on their own."""
-        return [name for name, proc in self.processes if proc.poll() is not None]
-
-    def stop(self) -> None:
-        for _, proc in reversed(self.processes):
-            if proc.poll() is None:
-                proc.terminate()
-        for _, proc in reversed(self.processes):
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        self.processes.clear()
-
-
 def _say(text: str) -> None:
     print(text, flush=True)
 
@@ -129,17 +100,16 @@ def run_demo(out: Path, samples: Path = SAMPLES, timeout: float = 240.0) -> int:
     feeds.run(create_topics(settings.kafka_bootstrap, [*PUBLIC_TOPICS, *INTERNAL_TOPICS],
                             settings.kafka_partitions, compacted=COMPACTED_TOPICS))
     logs = out / "logs"
-    services = Services()
-    eco = [sys.executable, "-m", "pipeline"]
+    services = Services(logs, env)
     try:
-        services.start("sandbox-customs", [*eco, "sandbox-customs", "--delay", "0.5"], env,
-                       logs / "sandbox-customs.log")
-        services.start("worker", [*eco, "worker"], env, logs / "worker.log")
+        services.start("sandbox-customs", "sandbox-customs", "--delay", "0.5")
+        services.start("worker", "worker")
         _say(f"[demo] worker and sandbox customs (VN, TH, MY) at {settings.sandbox_url} "
              f"starting; logs in {logs}")
-        ready = _wait_ready(f"http://127.0.0.1:{settings.worker_web_port}/readyz", services, 120)
-        if not ready:
-            _say(f"[demo] the worker did not become ready; see {logs}")
+        try:
+            services.wait_ready(f"http://127.0.0.1:{settings.worker_web_port}/readyz", 120)
+        except DependencyUnavailable as exc:
+            _say(f"[demo] the worker did not become ready ({exc}); see {logs}")
             return 1
         _say(f"[demo] worker ready after {time.monotonic() - started:.1f} s")
         run_id = datetime.now(UTC).strftime("%m%d%H%M%S")
@@ -189,21 +159,7 @@ def run_demo(out: Path, samples: Path = SAMPLES, timeout: float = 240.0) -> int:
         _say("[demo] the broker keeps running: `make kafka-stop` stops it")
         return 0
     finally:
-        services.stop()
-
-
-def _wait_ready(url: str, services: Services, timeout: float) -> bool:
-    """Poll the worker's readiness endpoint until it answers 200 (after table recovery)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and not services.dead():
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return True
-        except OSError:
-            pass
-        time.sleep(0.3)  # polling interval of a deadline-bounded wait
-    return False
+        services.stop_all()
 
 
 def _write_outputs(out: Path, settings: Settings, subs: Sequence[tuple[Path, Any]],

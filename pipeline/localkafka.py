@@ -27,7 +27,6 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaClient
 from aiokafka import errors as kafka_errors
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from pipeline.errors import DependencyUnavailable
 from pipeline.settings import Settings
@@ -449,45 +448,3 @@ async def _await_metadata(bootstrap: str, deadline: float, alive: Callable[[], b
 def wait_until_answers(bootstrap: str, timeout: float = 60.0) -> None:
     """Return once a broker at ``bootstrap`` answers; else DependencyUnavailable."""
     asyncio.run(_await_metadata(bootstrap, time.monotonic() + timeout, lambda: True))
-
-
-async def ensure_topics_async(
-    bootstrap: str, names: Sequence[str], partitions: int, replication_factor: int = 1
-) -> tuple[str, ...]:
-    """Create the topics among ``names`` that do not exist yet; the names it created."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30000)
-    try:
-        await admin.start()
-        existing = set(await admin.list_topics())
-        missing = [name for name in dict.fromkeys(names) if name not in existing]
-        if not missing:
-            return ()
-        response = await admin.create_topics(
-            [NewTopic(name, partitions, replication_factor) for name in missing]
-        )
-    except (
-        TimeoutError,
-        kafka_errors.KafkaConnectionError,
-        kafka_errors.RequestTimedOutError,
-        OSError,
-    ) as exc:
-        raise DependencyUnavailable(f"Kafka at {bootstrap} did not answer: {exc!r}") from exc
-    finally:
-        await admin.close()
-    created = []
-    for topic, code, *message in response.topic_errors:
-        error = kafka_errors.for_code(code)
-        if code == 0:
-            created.append(topic)
-        elif (
-            error is not kafka_errors.TopicAlreadyExistsError
-        ):  # another client created it meanwhile
-            raise error(f"creating topic {topic}: {message[0] if message else ''}")
-    return tuple(created)
-
-
-def ensure_topics(
-    bootstrap: str, names: Sequence[str], partitions: int, replication_factor: int = 1
-) -> tuple[str, ...]:
-    """Synchronous ``ensure_topics_async``, for callers outside an event loop."""
-    return asyncio.run(ensure_topics_async(bootstrap, names, partitions, replication_factor))

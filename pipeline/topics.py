@@ -23,7 +23,8 @@ async def create_topics(bootstrap: str, names: Iterable[str], partitions: int,
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
     try:
         await admin.start()
-    except KafkaConnectionError as exc:
+    except (KafkaConnectionError, TimeoutError, OSError) as exc:
+        await admin.close()
         raise DependencyUnavailable(f"Kafka broker at {bootstrap} does not answer: {exc}") from exc
     try:
         existing = set(await admin.list_topics())
@@ -41,7 +42,7 @@ async def create_topics(bootstrap: str, names: Iterable[str], partitions: int,
                     raise DependencyUnavailable(
                         f"cannot create topic {topic}: {message[0] if message else error}")
         return missing
-    except KafkaError as exc:
+    except (KafkaError, TimeoutError, OSError) as exc:
         raise DependencyUnavailable(f"cannot create topics on {bootstrap}: {exc}") from exc
     finally:
         await admin.close()

@@ -9,14 +9,10 @@ application is ACCEPTED by the sandbox customs).
 
 from __future__ import annotations
 
+import asyncio
 import os
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,9 +24,11 @@ from aiokafka.errors import KafkaError
 from pipeline import events, feeds
 from pipeline.errors import DependencyUnavailable
 from pipeline.events import Envelope
-from pipeline.localkafka import LocalKafka, broker_address, ensure_topics, tail
+from pipeline.localkafka import LocalKafka, broker_address
+from pipeline.services import Services, free_port
 from pipeline.states import SETTLED, State
 from pipeline.submission import read_document, submission
+from pipeline.topics import create_topics
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 BENCH_SAMPLES = ("01-rcep-led-luminaires-vn.json", "04-acfta-frozen-fish-vn.json")
@@ -107,14 +105,6 @@ def settled(status: Mapping[str, object]) -> bool:
     return str(status.get("state")) in {state.value for state in SETTLED}
 
 
-def free_port() -> int:
-    """A TCP port on the loopback interface that nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 async def produce(bootstrap: str, topic: str, envelopes: Sequence[Envelope]) -> float:
     """Write the envelopes' records to ``topic`` as ``feeds.publish`` does (acks=all,
     idempotent, each record acknowledged before the next); the seconds the records took,
@@ -138,70 +128,32 @@ class BenchStack:
     """The broker, the sandbox customs and one worker of a benchmark run."""
 
     def __init__(self, home: Path, env: Mapping[str, str]) -> None:
-        self.home = home
         self.env = dict(env)
         self.bootstrap = self.env["ECO_KAFKA_BOOTSTRAP"]
         address = broker_address(self.bootstrap, self.env["ECO_KAFKA_CONTROLLER_PORT"])
         self.kafka = LocalKafka(address, home / "data" / "kafka", env=self.env)
-        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.services = Services(home / "logs", self.env)
 
     def start_broker(self) -> float:
         """Start the broker; the seconds until it answered."""
         return self.kafka.start()
 
-    def _spawn(self, name: str, *args: str) -> subprocess.Popen[bytes]:
-        log = self.home / "logs" / f"{name}.log"
-        log.parent.mkdir(parents=True, exist_ok=True)
-        with log.open("ab") as handle:
-            proc = subprocess.Popen([sys.executable, "-m", "pipeline", *args], env=self.env,
-                                    stdout=handle, stderr=handle, start_new_session=True)
-        self.processes[name] = proc
-        return proc
-
     def start_services(self, timeout: float = 180.0) -> None:
         """Start the sandbox customs and a worker with every stage; return once the worker's
         /readyz answers 200, DependencyUnavailable if it dies or the deadline passes."""
-        self._spawn("sandbox-customs", "sandbox-customs", "--delay", SANDBOX_DELAY)
-        self._spawn("worker", "worker")
-        url = f"http://127.0.0.1:{self.env['ECO_WORKER_WEB_PORT']}/readyz"
-        deadline = time.monotonic() + timeout
-        while not _answers(url):
-            if self.dead():
-                raise DependencyUnavailable(f"{', '.join(self.dead())} exited while starting:\n"
-                                            f"{self.log_tail(self.dead()[0])}")
-            if time.monotonic() > deadline:
-                raise DependencyUnavailable(f"the worker was not ready after {timeout:.0f} s:\n"
-                                            f"{self.log_tail('worker')}")
-            time.sleep(0.3)  # polling interval of a deadline-bounded wait
+        self.services.start("sandbox-customs", "sandbox-customs", "--delay", SANDBOX_DELAY)
+        self.services.start("worker", "worker")
+        self.services.wait_ready(f"http://127.0.0.1:{self.env['ECO_WORKER_WEB_PORT']}/readyz",
+                                 timeout)
 
     def dead(self) -> list[str]:
         """The services that exited on their own."""
-        return [name for name, proc in self.processes.items() if proc.poll() is not None]
-
-    def log_tail(self, name: str) -> str:
-        return tail(self.home / "logs" / f"{name}.log", 20)
+        return self.services.dead()
 
     def close(self) -> None:
         """Stop the worker, the sandbox customs and the broker, in that order."""
-        for proc in reversed(list(self.processes.values())):
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-        for proc in self.processes.values():
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
-        self.processes.clear()
+        self.services.stop_all()
         self.kafka.stop()
-
-
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return bool(response.status == 200)
-    except OSError:
-        return False
 
 
 def bench_pipeline(applications: int, say: Callable[[str], None],
@@ -218,7 +170,7 @@ def bench_pipeline(applications: int, say: Callable[[str], None],
             say(f"starting a broker at {stack.bootstrap} ...")
             broker_start = stack.start_broker()
             say(f"broker ready in {broker_start:.1f} s; starting sandbox customs and a worker")
-            ensure_topics(stack.bootstrap, [SCRATCH_TOPIC], stack.kafka.partitions)
+            asyncio.run(create_topics(stack.bootstrap, [SCRATCH_TOPIC], stack.kafka.partitions))
             stack.start_services()
             envelopes = bench_envelopes(applications, run_id)
             produce_seconds = feeds.run(produce(stack.bootstrap, SCRATCH_TOPIC, envelopes))
@@ -232,7 +184,7 @@ def bench_pipeline(applications: int, say: Callable[[str], None],
             elapsed = time.perf_counter() - started
             if stack.dead():
                 raise DependencyUnavailable(f"{', '.join(stack.dead())} stopped during the run:"
-                                            f"\n{stack.log_tail(stack.dead()[0])}")
+                                            f"\n{stack.services.log(stack.dead()[0])}")
         finally:
             say("stopping the worker, the sandbox customs and the broker")
             stack.close()

@@ -9,27 +9,18 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 from pipeline.localkafka import LocalKafka, broker_address
+from pipeline.services import Services, answers, free_port
 
 T = TypeVar("T")
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "samples"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def wait_for(condition: Callable[[], T], timeout: float, what: str, every: float = 0.2) -> T:
@@ -44,14 +35,6 @@ def wait_for(condition: Callable[[], T], timeout: float, what: str, every: float
         time.sleep(every)  # polling interval of a deadline-bounded wait, not synchronisation
 
 
-def http_ok(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return bool(response.status == 200)
-    except (urllib.error.URLError, OSError):
-        return False
-
-
 @dataclass
 class Stack:
     """A broker plus sandbox customs plus workers sharing one environment."""
@@ -59,7 +42,7 @@ class Stack:
     home: Path
     env: dict[str, str]
     kafka: LocalKafka
-    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    services: Services
 
     @classmethod
     def create(cls, home: Path, overrides: Mapping[str, str] | None = None) -> Stack:
@@ -86,7 +69,7 @@ class Stack:
             home / "data" / "kafka",
             env=env,
         )
-        return cls(home=home, env=env, kafka=kafka)
+        return cls(home=home, env=env, kafka=kafka, services=Services(home / "logs", env))
 
     @property
     def bootstrap(self) -> str:
@@ -114,18 +97,7 @@ class Stack:
 
     def _spawn(self, name: str, *args: str, env: Mapping[str, str] | None = None
                ) -> subprocess.Popen[bytes]:
-        log = self.home / "logs" / f"{name}.log"
-        log.parent.mkdir(parents=True, exist_ok=True)
-        handle = log.open("ab")
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "pipeline", *args],
-            env=dict(env) if env is not None else self.env,
-            stdout=handle,
-            stderr=handle,
-            start_new_session=True,
-        )
-        self.processes[name] = proc
-        return proc
+        return self.services.start(name, *args, env=env)
 
     def start_sandbox(self, *options: str) -> None:
         """Start the sandbox customs; ``options`` are more ``eco sandbox-customs`` options."""
@@ -147,28 +119,18 @@ class Stack:
         def ready() -> bool:
             if proc.poll() is not None:
                 raise AssertionError(f"{name} exited with {proc.returncode}:\n{self.log(name)}")
-            return http_ok(f"http://127.0.0.1:{port}/readyz")
+            return answers(f"http://127.0.0.1:{port}/readyz")
 
         wait_for(ready, timeout, f"{name} to be ready")
 
     def stop(self, name: str, sig: int = signal.SIGTERM) -> None:
-        proc = self.processes.pop(name, None)
-        if proc is None or proc.poll() is not None:
-            return
-        os.killpg(proc.pid, sig)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+        self.services.stop(name, sig)
 
     def log(self, name: str) -> str:
-        path = self.home / "logs" / f"{name}.log"
-        return path.read_text(errors="replace")[-6000:] if path.exists() else ""
+        return self.services.log(name)
 
     def close(self) -> None:
-        for name in list(self.processes):
-            self.stop(name)
+        self.services.stop_all()
         self.kafka.stop()
 
 

@@ -11,7 +11,8 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from pipeline.cli import EXIT_OK, EXIT_UNREACHABLE, main
-from pipeline.localkafka import LocalKafka, broker_address, ensure_topics, wait_until_answers
+from pipeline.localkafka import LocalKafka, broker_address, wait_until_answers
+from pipeline.topics import create_topics
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
@@ -78,8 +79,8 @@ def test_broker_starts_serves_stops_and_keeps_its_data(
     assert 0 < seconds < 90
     assert kafka.is_running()
     wait_until_answers(kafka.bootstrap, timeout=5)
-    assert ensure_topics(kafka.bootstrap, [TOPIC, TOPIC], partitions=2) == (TOPIC,)
-    assert ensure_topics(kafka.bootstrap, [TOPIC], partitions=2) == ()
+    assert asyncio.run(create_topics(kafka.bootstrap, [TOPIC, TOPIC], partitions=2)) == [TOPIC]
+    assert asyncio.run(create_topics(kafka.bootstrap, [TOPIC], partitions=2)) == []
     asyncio.run(produce(kafka.bootstrap, b"APP-1", b"submitted"))
     assert asyncio.run(read_partition_zero(kafka.bootstrap)) == [(b"APP-1", b"submitted")]
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -30,6 +29,7 @@ from pipeline.localkafka import (
     server_properties,
     tail,
 )
+from pipeline.services import free_port
 
 HOSTS = st.from_regex(r"[a-z][a-z0-9.-]{0,20}", fullmatch=True)
 PORTS = st.integers(min_value=1, max_value=65535)
@@ -38,13 +38,6 @@ PORTS = st.integers(min_value=1, max_value=65535)
 def properties_of(text: str) -> dict[str, str]:
     pairs = (line.split("=", 1) for line in text.splitlines() if not line.startswith("#"))
     return dict(pairs)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 # --- addresses -------------------------------------------------------------------------------
@@ -203,7 +196,6 @@ def test_reaped_child_is_not_alive() -> None:
     assert not process_alive(child.pid)
 
 
-@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc")
 def test_stop_ends_the_process_named_in_the_pid_file(tmp_path: Path) -> None:
     kafka = local_kafka(tmp_path)
     kafka.files.home.mkdir(parents=True)
