@@ -7,10 +7,11 @@ router forwards each qualified verification, and each officer's request from
 ``eco.issuance-commands``, to ``eco.issuance-requests`` keyed by the issuing office (the
 router remembers each application's office in a table co-partitioned with both sources),
 and the issuer, which owns that topic's partitions, keeps each office's sequence in a
-Kafka-backed table. The table is written and flushed *before* the certificate is
-published: a crash in between replays the request, finds the number already allocated
-and publishes the same events again (same event ids), so a number is never used twice
-and never skipped.
+Kafka-backed table. The allocation is recorded and flushed first, then the certificate,
+then it is published: a crash after the allocation replays the request, which gets the
+same serial again (``SerialAllocation``); a crash after the certificate replays it,
+finds the certificate and publishes the same events again (same event ids). So a number
+is never used twice and never skipped.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import faust
 
 from agents.frame import StageContext, derived_id, install_stage, json_table
 from pipeline import events, versions
+from pipeline.certificate.numbering import SerialAllocation
 from pipeline.errors import BusinessRejection
 from pipeline.events import Envelope
 from pipeline.issuing import CertificateFactory, IssuedDocument
@@ -40,13 +42,31 @@ COMMANDS_TOPIC = "eco.issuance-commands"
 def install(app: faust.App, settings: Settings) -> None:
     factory = CertificateFactory.from_settings(settings)
     factory.ensure_dev_pki()  # before the first certificate, and once for all workers
-    sequences = json_table(app, settings, "issuance-sequence", int)
+    sequences = json_table(app, settings, "issuance-sequence", dict)
     issued = json_table(app, settings, "issuance-issued", dict)
     office_of = json_table(app, settings, "issuance-office", str)
 
-    def allocate(office_code: str, year: int) -> tuple[str, int]:
+    def allocate(office_code: str, year: int, holder: str, application_id: str
+                 ) -> tuple[str, SerialAllocation]:
         key = f"{office_code}:{year}"
-        return key, int(sequences[key]) + 1
+        last = SerialAllocation.from_json(sequences[key])
+        return key, last.next_for(holder, application_id, recorded=was_recorded(last))
+
+    def was_recorded(allocation: SerialAllocation) -> bool:
+        """Whether the certificate an allocation was made for was recorded."""
+        if not allocation.holder:
+            return True  # nothing allocated yet, or a count without its holder
+        record = issued[allocation.application_id]
+        if not record:
+            return False
+        return (allocation.holder == allocation.application_id
+                or allocation.holder in record.get("requests", {}))
+
+    async def record_allocation(key: str, allocation: SerialAllocation) -> None:
+        # Durable before the certificate is recorded: see SerialAllocation.
+        sequences[key] = allocation.to_json()
+        await app.producer.flush()
+
 
     async def route(envelope: Envelope, ctx: StageContext) -> None:
         if envelope.type == REQUESTED:
@@ -75,7 +95,9 @@ def install(app: faust.App, settings: Settings) -> None:
             document = json.loads(envelope.data["document"])
             office = factory.office(str(document.get("issuing_office") or ""))
             now = datetime.now(UTC).replace(microsecond=0)
-            sequence_key, serial = allocate(office.code, now.year)
+            sequence_key, allocation = allocate(office.code, now.year, application_id,
+                                                application_id)
+            serial = allocation.serial
             retroactive = bool(envelope.data.get("issued_retroactively"))
             certificate = factory.issue(
                 document, envelope.data["items"], office=office, serial=serial, version=1,
@@ -97,7 +119,7 @@ def install(app: faust.App, settings: Settings) -> None:
                 "items": versions.plain(envelope.data["items"]),
                 "issued_retroactively": retroactive,
             }
-            sequences[sequence_key] = serial
+            await record_allocation(sequence_key, allocation)
             issued[application_id] = record
             await durable_then_store(certificate, record, ctx, serial=serial)
         await ctx.emit(events.new_envelope(
@@ -127,7 +149,9 @@ def install(app: faust.App, settings: Settings) -> None:
             else:
                 if request.action == versions.SUPERSEDE:
                     document = versions.corrected_document(request, record)
-                    sequence_key, serial = allocate(office.code, now.year)
+                    sequence_key, allocation = allocate(office.code, now.year,
+                                                        request.request_id, application_id)
+                    serial = allocation.serial
                     certificate = factory.issue(
                         document, record["items"], office=office, serial=serial,
                         version=int(record["version"]) + 1, issued_at=now,
@@ -135,7 +159,7 @@ def install(app: faust.App, settings: Settings) -> None:
                         supersedes=record["certificate_number"],
                     )
                     request = replace(request, document=json.dumps(document))
-                    sequences[sequence_key] = serial
+                    await record_allocation(sequence_key, allocation)
                 else:
                     certificate = factory.copy(
                         record["document_xml"].encode(), record["certificate_number"],

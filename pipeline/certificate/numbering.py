@@ -105,3 +105,49 @@ def format_reference(
     except KeyError:
         raise ValueError(f"no reference number format for agreement {agreement!r}") from None
     return reference_format.format(office_registration, year, serial)
+
+
+@dataclass(frozen=True)
+class SerialAllocation:
+    """The last serial an office allocated in a year, and what it was allocated for.
+
+    Issuance records the allocation (and makes it durable) before it records the
+    certificate, and the certificate before it publishes it. A crash in between leaves
+    the allocation recorded but not the certificate: the replayed request, for the same
+    holder (the application id, or an officer's request id), gets the same serial again
+    instead of the next one. Should that request fail for good when replayed (say the
+    office's authority was withdrawn meanwhile), the next holder takes the serial its
+    certificate never used. So no serial is skipped, and none is used twice.
+    """
+
+    serial: int = 0
+    holder: str = ""
+    application_id: str = ""
+
+    def __post_init__(self) -> None:
+        if self.serial < 0:
+            raise ValueError(f"serial {self.serial} must not be negative")
+
+    def next_for(self, holder: str, application_id: str, *, recorded: bool) -> SerialAllocation:
+        """The serial for ``holder``; ``recorded`` says whether this allocation's
+        certificate was recorded (a first allocation counts as recorded)."""
+        if not holder or not application_id:
+            raise ValueError("an allocation needs its holder and application id")
+        if holder == self.holder:
+            return self
+        serial = self.serial if self.serial and not recorded else self.serial + 1
+        return SerialAllocation(serial, holder, application_id)
+
+    @classmethod
+    def from_json(cls, stored: object) -> SerialAllocation:
+        """Read a stored allocation; a bare integer is a count without its holder."""
+        if isinstance(stored, Mapping):
+            return cls(int(stored.get("serial", 0)), str(stored.get("holder", "")),
+                       str(stored.get("application_id", "")))
+        if isinstance(stored, int) and not isinstance(stored, bool):
+            return cls(stored)
+        raise ValueError(f"not a serial allocation: {stored!r}")
+
+    def to_json(self) -> dict[str, object]:
+        return {"serial": self.serial, "holder": self.holder,
+                "application_id": self.application_id}

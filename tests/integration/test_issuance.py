@@ -82,14 +82,6 @@ def _numbers(stack: Stack, ids: set[str]) -> dict[str, set[str]]:
     return numbers
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known defect, under investigation: when a worker of several is killed, the "
-    "partitions it held can resume past records it had not processed (seen as a run of "
-    "missing offsets on the new owner), so some applications wait for their certificate; "
-    "numbers themselves were never duplicated or skipped in any run (pipeline/faustfix.py "
-    "fixes the same symptom on partitions with no committed offset)",
-)
 def test_numbers_stay_unique_and_gapless_when_a_worker_is_killed(shared_group: Stack) -> None:
     stack = shared_group
     first = _submit(stack, copies=6)

@@ -1,4 +1,4 @@
-"""Reference numbers: the China Form E pattern, the RCEP analogue, overflow."""
+"""Reference numbers: the China Form E pattern, the RCEP analogue, overflow; serial allocation."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pipeline.certificate.numbering import (
     FORM_E,
     FORM_RCEP,
     ReferenceFormat,
+    SerialAllocation,
     format_reference,
 )
 
@@ -71,3 +72,35 @@ def test_format_and_parse_round_trip(
 @given(st.integers(1, 9998))
 def test_serials_order_like_their_numbers(serial: int) -> None:
     assert FORM_E.format("380000005", 2026, serial) < FORM_E.format("380000005", 2026, serial + 1)
+
+
+def test_an_allocation_goes_on_to_the_next_serial_for_a_new_holder() -> None:
+    first = SerialAllocation().next_for("APP-1", "APP-1", recorded=True)
+    assert first == SerialAllocation(1, "APP-1", "APP-1")
+    assert first.next_for("APP-2", "APP-2", recorded=True) == SerialAllocation(2, "APP-2", "APP-2")
+    assert first.next_for("REQ-9", "APP-1", recorded=True) == SerialAllocation(2, "REQ-9", "APP-1")
+
+
+def test_a_replayed_holder_gets_its_serial_again() -> None:
+    # Recorded, then a crash before the certificate was: the replay must not skip a serial.
+    allocated = SerialAllocation(7, "APP-7", "APP-7")
+    assert allocated.next_for("APP-7", "APP-7", recorded=False) == allocated
+
+
+def test_a_serial_whose_certificate_was_never_recorded_goes_to_the_next_holder() -> None:
+    # APP-7's replay failed for good (say its authority was withdrawn): 7 is still free.
+    allocated = SerialAllocation(7, "APP-7", "APP-7")
+    assert allocated.next_for("APP-8", "APP-8", recorded=False) == SerialAllocation(
+        7, "APP-8", "APP-8")
+    assert SerialAllocation().next_for("APP-1", "APP-1", recorded=False).serial == 1
+
+
+def test_stored_allocations_are_read_back() -> None:
+    allocation = SerialAllocation(12, "REQ-12", "APP-3")
+    assert SerialAllocation.from_json(allocation.to_json()) == allocation
+    assert SerialAllocation.from_json({}) == SerialAllocation()
+    assert SerialAllocation.from_json(5) == SerialAllocation(5)  # a count alone
+    with pytest.raises(ValueError, match="not a serial allocation"):
+        SerialAllocation.from_json("5")
+    with pytest.raises(ValueError, match="holder"):
+        SerialAllocation().next_for("", "APP-1", recorded=True)
