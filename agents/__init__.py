@@ -9,15 +9,18 @@ import faust
 
 from pipeline.settings import Settings
 
-STAGES = ("registers", "verification", "issuance", "transmission", "exceptions", "status")
+STAGES = ("registers", "trust", "verification", "issuance", "transmission", "exceptions",
+          "status")
 
 # Topics the pipeline uses; all co-partitioned (same key, same number of partitions).
 PUBLIC_TOPICS = ("eco.application", "eco.verification", "eco.issuance", "eco.transmission",
                  "eco.customs-response", "eco.alert", "eco.deadletter",
                  "eco.supplier-declaration", "eco.origin-determination",
-                 "eco.issuance-commands")
+                 "eco.issuance-commands", "eco.trust")
 INTERNAL_TOPICS = ("eco.issuance-requests", "eco.deadlines")
 COMPACTED_TOPICS = ("eco.status",)
+# Kept for ever: the trust registry's history is the replay of every notification on it.
+RETAINED_TOPICS = ("eco.trust",)
 
 
 def _installer(stage: str) -> Callable[[faust.App, Settings], None]:

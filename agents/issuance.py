@@ -12,6 +12,11 @@ then it is published: a crash after the allocation replays the request, which ge
 same serial again (``SerialAllocation``); a crash after the certificate replays it,
 finds the certificate and publishes the same events again (same event ids). So a number
 is never used twice and never skipped.
+
+Each signed document is verified against the trust registry as it stands (the files plus
+the notifications on ``eco.trust``, ``agents.trust``) before its number is recorded: an
+office whose issuing authority was withdrawn issues nothing (Form E Rule 3), the request
+is dead-lettered with the reason, and the number stays free for the next certificate.
 """
 
 from __future__ import annotations
@@ -24,9 +29,11 @@ from typing import Any
 import faust
 
 from agents.frame import StageContext, derived_id, install_stage, json_table
+from agents.trust import trust_view
 from pipeline import events, versions
 from pipeline.certificate.numbering import SerialAllocation
-from pipeline.errors import BusinessRejection
+from pipeline.certificate.verification import verify_certificate
+from pipeline.errors import BusinessRejection, SignatureInvalid
 from pipeline.events import Envelope
 from pipeline.issuing import CertificateFactory, IssuedDocument
 from pipeline.metrics import CERTIFICATES_ISSUED
@@ -45,6 +52,19 @@ def install(app: faust.App, settings: Settings) -> None:
     sequences = json_table(app, settings, "issuance-sequence", dict)
     issued = json_table(app, settings, "issuance-issued", dict)
     office_of = json_table(app, settings, "issuance-office", str)
+    trust = trust_view(app, settings)
+
+    def in_force(certificate: IssuedDocument, office: str) -> IssuedDocument:
+        """The certificate, if it verifies against the trust registry now; SignatureInvalid
+        (permanent: dead-lettered with the reason) when, say, the authority was withdrawn."""
+        if certificate.signed:
+            try:
+                verify_certificate(certificate.xml, trust.current())
+            except SignatureInvalid as exc:
+                raise SignatureInvalid(
+                    f"certificate {certificate.number} version {certificate.version} of office "
+                    f"{office} not issued: {exc}") from exc
+        return certificate
 
     def allocate(office_code: str, year: int, holder: str, application_id: str
                  ) -> tuple[str, SerialAllocation]:
@@ -66,7 +86,6 @@ def install(app: faust.App, settings: Settings) -> None:
         # Durable before the certificate is recorded: see SerialAllocation.
         sequences[key] = allocation.to_json()
         await app.producer.flush()
-
 
     async def route(envelope: Envelope, ctx: StageContext) -> None:
         if envelope.type == REQUESTED:
@@ -99,10 +118,10 @@ def install(app: faust.App, settings: Settings) -> None:
                                                 application_id)
             serial = allocation.serial
             retroactive = bool(envelope.data.get("issued_retroactively"))
-            certificate = factory.issue(
+            certificate = in_force(factory.issue(
                 document, envelope.data["items"], office=office, serial=serial, version=1,
                 issued_at=now, issued_retroactively=retroactive,
-            )
+            ), office.code)
             record = {
                 "certificate_number": certificate.number,
                 "version": 1,
@@ -152,18 +171,19 @@ def install(app: faust.App, settings: Settings) -> None:
                     sequence_key, allocation = allocate(office.code, now.year,
                                                         request.request_id, application_id)
                     serial = allocation.serial
-                    certificate = factory.issue(
+                    certificate = in_force(factory.issue(
                         document, record["items"], office=office, serial=serial,
                         version=int(record["version"]) + 1, issued_at=now,
                         issued_retroactively=bool(record.get("issued_retroactively")),
                         supersedes=record["certificate_number"],
-                    )
+                    ), office.code)
                     request = replace(request, document=json.dumps(document))
                     await record_allocation(sequence_key, allocation)
                 else:
-                    certificate = factory.copy(
+                    certificate = in_force(factory.copy(
                         record["document_xml"].encode(), record["certificate_number"],
-                        office=office, version=int(record["version"]) + 1, issued_at=now)
+                        office=office, version=int(record["version"]) + 1, issued_at=now),
+                        office.code)
                 record, outputs = versions.new_version(
                     record, request, number=certificate.number,
                     xml=certificate.xml.decode(), issued_at=now)

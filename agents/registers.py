@@ -11,6 +11,7 @@ only writer; it validates each event and keeps the latest per key.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import faust
@@ -30,7 +31,8 @@ DECLARATIONS_TABLE = "supplier-declarations"
 DETERMINATIONS_TABLE = "origin-determinations"
 
 
-def global_table(app: faust.App, settings: Settings, name: str) -> Any:
+def global_table(app: faust.App, settings: Settings, name: str,
+                 default: Callable[[], Any] = dict) -> Any:
     """The global table ``name`` of plain JSON values, created on first use.
 
     Faust applies a global table's changelog events one by one once running; recovery
@@ -38,7 +40,7 @@ def global_table(app: faust.App, settings: Settings, name: str) -> Any:
     """
     if name in app.tables:
         return app.tables[name]
-    return app.GlobalTable(name, default=dict, partitions=settings.kafka_partitions,
+    return app.GlobalTable(name, default=default, partitions=settings.kafka_partitions,
                            recovery_buffer_size=1)
 
 

@@ -1,4 +1,5 @@
-"""The worker's HTTP server: ``/metrics``, ``/healthz``, ``/readyz`` and the endpoint where
+"""The worker's HTTP server: ``/metrics``, ``/healthz``, ``/readyz``, ``/trust`` (the trust
+registry of issuing authorities as this worker applies it) and the endpoint where
 customs connectors deliver responses (``POST /v1/customs/{country}/responses``), which
 become ``eco.customs.responded.v1`` events keyed by application id. A response must carry the
 signature of its country's customs (``connectors.customs.signatures``); an unsigned or forged
@@ -10,6 +11,7 @@ TLS-terminating proxy (with client certificates, if the partner uses them) in fr
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import faust
@@ -20,10 +22,12 @@ from mode import Service
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from agents.frame import derived_id, raw_topic
+from agents.trust import trust_view
 from connectors.customs.receiver import response_routes
 from connectors.customs.responses import CustomsResponse
 from connectors.customs.signatures import signed_by_customs
 from pipeline import events
+from pipeline.certificate.trustview import describe
 from pipeline.errors import DependencyUnavailable
 from pipeline.settings import Settings
 
@@ -58,6 +62,7 @@ class WorkerWeb(Service):
     def __init__(self, app: faust.App, settings: Settings, **kwargs: Any) -> None:
         self.faust_app = app
         self.settings = settings
+        self.trust = trust_view(app, settings)
         self._runner: web.AppRunner | None = None
         super().__init__(**kwargs)
 
@@ -80,6 +85,7 @@ class WorkerWeb(Service):
             web.get("/metrics", self._metrics),
             web.get("/healthz", self._healthz),
             web.get("/readyz", self._healthz),
+            web.get("/trust", self._trust),
             *response_routes(self._sink,
                              authenticate=signed_by_customs(self.settings.customs_trust)),
         ])
@@ -101,3 +107,15 @@ class WorkerWeb(Service):
 
     async def _healthz(self, request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
+
+    async def _trust(self, request: web.Request) -> web.Response:
+        """The registry: per entry the authority, its certificate, its period in force and
+        ``in_force_now``; 503 with the reason when the trust files cannot be read."""
+        now = datetime.now(UTC)
+        try:
+            registry = self.trust.current()
+        except (OSError, ValueError) as exc:
+            return web.json_response({"error": f"trust registry unavailable: {exc}"}, status=503)
+        return web.json_response({"at": now.isoformat(), "authorities": describe(registry, now),
+                                  "skipped": [{"id": i, "reason": r}
+                                              for i, r in self.trust.skipped]})

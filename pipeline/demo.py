@@ -78,7 +78,7 @@ def _say(text: str) -> None:
 
 
 def run_demo(out: Path, samples: Path = SAMPLES, timeout: float = 240.0) -> int:
-    from agents import COMPACTED_TOPICS, INTERNAL_TOPICS, PUBLIC_TOPICS
+    from agents import COMPACTED_TOPICS, INTERNAL_TOPICS, PUBLIC_TOPICS, RETAINED_TOPICS
     from connectors.customs.sandbox import SANDBOX_COUNTRIES
     from connectors.customs.signatures import generate_customs_keys
     from connectors.customs.tls import generate_dev_tls
@@ -98,7 +98,8 @@ def run_demo(out: Path, samples: Path = SAMPLES, timeout: float = 240.0) -> int:
     took = kafka.start()
     _say(f"[demo] broker ready ({took:.1f} s)")
     feeds.run(create_topics(settings.kafka_bootstrap, [*PUBLIC_TOPICS, *INTERNAL_TOPICS],
-                            settings.kafka_partitions, compacted=COMPACTED_TOPICS))
+                            settings.kafka_partitions, compacted=COMPACTED_TOPICS,
+                            retained=RETAINED_TOPICS))
     logs = out / "logs"
     services = Services(logs, env)
     try:

@@ -15,7 +15,7 @@ from aiokafka.errors import KafkaConnectionError, KafkaError
 from aiokafka.partitioner import murmur2
 
 from pipeline import events
-from pipeline.errors import DependencyUnavailable
+from pipeline.errors import DependencyUnavailable, EcoError
 from pipeline.events import Envelope
 
 STATUS_TOPIC = "eco.status"
@@ -90,6 +90,18 @@ async def read_topic(bootstrap: str, topic: str, *, follow: bool = False,
 
 async def _reached(consumer: AIOKafkaConsumer, tp: TopicPartition, end: int) -> bool:
     return bool(await consumer.position(tp) >= end)
+
+
+async def read_events(bootstrap: str, topic: str) -> list[Envelope]:
+    """Every event on ``topic`` from its start, each partition in order; records that are not
+    events of this version are left out."""
+    found: list[Envelope] = []
+    async for record in read_topic(bootstrap, topic):
+        try:
+            found.append(events.from_record(record.key, record.value, list(record.headers)))
+        except EcoError:
+            continue
+    return found
 
 
 async def latest_statuses(bootstrap: str, ids: Sequence[str] | None = None

@@ -29,6 +29,12 @@ from pipeline.offices import Office, load_offices
 from pipeline.settings import Settings
 
 
+def trust_directory(settings: Settings) -> Path:
+    """The trust registry's files: the issuing authority's CA certificate next to the offices'
+    certificates (``ECO_DATA_DIR/pki/trust``), where the development PKI is written too."""
+    return settings.data_dir / "pki" / "trust"
+
+
 @dataclass(frozen=True)
 class IssuedDocument:
     number: str

@@ -39,3 +39,8 @@ APPLICATIONS_BY_VERDICT = Counter(
     "Examinations completed, by agreement and verdict.",
     ["agreement", "verdict"],
 )
+TRUST_AUTHORITIES = Gauge(
+    "eco_trust_authorities",
+    "Issuing authorities in force now in this worker's trust registry, by country (Rule 3).",
+    ["country"],
+)

@@ -16,9 +16,15 @@ from pipeline.errors import DependencyUnavailable
 
 
 async def create_topics(bootstrap: str, names: Iterable[str], partitions: int,
-                        compacted: Iterable[str] = ()) -> list[str]:
-    """Create the missing topics; returns the names created. Existing ones are left alone."""
+                        compacted: Iterable[str] = (), retained: Iterable[str] = ()
+                        ) -> list[str]:
+    """Create the missing topics; returns the names created. Existing ones are left alone.
+
+    ``compacted`` topics keep the latest record per key; ``retained`` ones keep every record
+    for ever (``retention.ms=-1``, a history that must stay replayable).
+    """
     compact = set(compacted)
+    keep = set(retained)
     wanted = list(dict.fromkeys([*names, *compact]))
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
     try:
@@ -32,7 +38,7 @@ async def create_topics(bootstrap: str, names: Iterable[str], partitions: int,
         if missing:
             new = [
                 NewTopic(n, num_partitions=partitions, replication_factor=1,
-                         topic_configs={"cleanup.policy": "compact"} if n in compact else {})
+                         topic_configs=_configs(n, compact, keep))
                 for n in missing
             ]
             response = await admin.create_topics(new)
@@ -46,3 +52,11 @@ async def create_topics(bootstrap: str, names: Iterable[str], partitions: int,
         raise DependencyUnavailable(f"cannot create topics on {bootstrap}: {exc}") from exc
     finally:
         await admin.close()
+
+
+def _configs(name: str, compact: set[str], keep: set[str]) -> dict[str, str]:
+    if name in compact:
+        return {"cleanup.policy": "compact"}
+    if name in keep:
+        return {"retention.ms": "-1", "retention.bytes": "-1"}
+    return {}

@@ -7,7 +7,9 @@ on a date stays, so a certificate issued before that date still verifies against
 was in force when it was issued.
 
 The registry is an immutable value: ``add`` and ``apply_update`` return a new registry, so a
-stage swaps in the updated one when an update event arrives, without a restart.
+stage swaps in the updated one when an update event arrives, without a restart. One
+certificate may have several entries, one per period it was in force: a withdrawal closes the
+open entry and a later addition opens a new one, so no period is ever lost.
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ def _attribute(name: x509.Name, oid: x509.ObjectIdentifier) -> str | None:
     return value if isinstance(value, str) else value.decode()
 
 
-def _is_ca(certificate: x509.Certificate) -> bool:
+def is_ca(certificate: x509.Certificate) -> bool:
+    """True for a CA certificate (basic constraints CA), the only kind an authority may have."""
     try:
         constraints = certificate.extensions.get_extension_for_class(x509.BasicConstraints)
     except x509.ExtensionNotFound:
@@ -58,7 +61,7 @@ class IssuingAuthority:
     in_force_until: datetime | None = None
 
     def __post_init__(self) -> None:
-        if not _is_ca(self.certificate):
+        if not is_ca(self.certificate):
             raise ValueError(f"{self.name}: the certificate of an issuing authority must be a CA")
 
     @classmethod
@@ -133,7 +136,7 @@ class TrustRegistry:
             except ValueError as exc:
                 raise ValueError(f"{pem_file}: not a PEM certificate file ({exc})") from exc
             for certificate in certificates:
-                if _is_ca(certificate):
+                if is_ca(certificate):
                     registry = registry.add(IssuingAuthority.from_certificate(certificate))
         return registry
 
@@ -143,30 +146,63 @@ class TrustRegistry:
         return TrustRegistry((*kept, authority))
 
     def apply_update(self, update: TrustUpdate) -> TrustRegistry:
-        """A registry with the notified change applied; applying it twice changes nothing."""
+        """A registry with the notified change applied (Form E Rule 3), keeping every period.
+
+        ADD of a certificate whose entry is in force updates that entry's country, name and
+        address and keeps when it came into force; ADD of a certificate whose entries are all
+        withdrawn (or that has none) opens a new entry from ``effective_at``. WITHDRAW closes
+        the entry in force at ``effective_at``; withdrawing it again changes nothing. Raises
+        ValueError naming the problem: no time zone, not a PEM certificate, a withdrawal of a
+        certificate never registered or dated before its entry came into force.
+        """
         if update.effective_at.tzinfo is None:
             raise ValueError("effective_at must carry its time zone")
-        certificate = x509.load_pem_x509_certificate(update.certificate_pem)
-        if update.action == "add":
-            base = IssuingAuthority.from_certificate(certificate)
-            return self.add(
-                replace(
-                    base,
-                    country=update.country or base.country,
-                    name=update.name or base.name,
-                    address=update.address or base.address,
-                    in_force_from=update.effective_at,
-                )
-            )
+        try:
+            certificate = x509.load_pem_x509_certificate(update.certificate_pem)
+        except ValueError as exc:
+            raise ValueError(f"the notified certificate is not a PEM certificate ({exc})") from exc
         fingerprint = certificate.fingerprint(hashes.SHA256()).hex()
-        return TrustRegistry(
-            tuple(
-                replace(a, in_force_until=update.effective_at)
-                if a.fingerprint == fingerprint
-                else a
-                for a in self.authorities
+        entries = [a for a in self.authorities if a.fingerprint == fingerprint]
+        in_force = next((a for a in entries if a.in_force_until is None), None)
+        if update.action == "add":
+            if in_force is not None:
+                return self._replace(in_force, replace(
+                    in_force,
+                    country=update.country or in_force.country,
+                    name=update.name or in_force.name,
+                    address=update.address or in_force.address,
+                ))
+            base = IssuingAuthority.from_certificate(certificate)
+            return TrustRegistry((*self.authorities, replace(
+                base,
+                country=update.country or base.country,
+                name=update.name or base.name,
+                address=update.address or base.address,
+                in_force_from=update.effective_at,
+            )))
+        if update.action != "withdraw":
+            raise ValueError(f"unknown action {update.action!r}: add or withdraw")
+        subject = certificate.subject.rfc4514_string()
+        if in_force is None:
+            if entries:
+                return self  # already withdrawn: a repeated notification changes nothing
+            raise ValueError(
+                f"cannot withdraw {subject} (SHA-256 {fingerprint[:16]}...): it is not an "
+                "issuing authority in the trust registry"
             )
-        )
+        if in_force.in_force_from is not None and update.effective_at < in_force.in_force_from:
+            raise ValueError(
+                f"cannot withdraw {subject} from {update.effective_at.isoformat()}: its entry "
+                f"is in force only from {in_force.in_force_from.isoformat()}"
+            )
+        return self._replace(in_force, replace(in_force, in_force_until=update.effective_at))
+
+    def _replace(self, old: IssuingAuthority, new: IssuingAuthority) -> TrustRegistry:
+        return TrustRegistry(tuple(new if a is old else a for a in self.authorities))
+
+    def in_force_at(self, at: datetime) -> tuple[IssuingAuthority, ...]:
+        """The entries in force at ``at`` (registry period and CA certificate validity)."""
+        return tuple(a for a in self.authorities if a.in_force_at(at))
 
     def for_country(self, country: str) -> tuple[IssuingAuthority, ...]:
         """The authorities of one Party, oldest entry first."""
@@ -192,7 +228,7 @@ class TrustRegistry:
                 f"{signer.issuer.rfc4514_string()}, which is not an issuing authority in the "
                 "trust registry"
             )
-        if _is_ca(signer):
+        if is_ca(signer):
             raise SignatureInvalid(f"the signer's certificate ({subject}) is a CA certificate")
         if not _allows_signing(signer):
             raise SignatureInvalid(
@@ -208,8 +244,10 @@ class TrustRegistry:
             if authority.in_force_at(at):
                 return authority
         names = ", ".join(sorted({f"{a.name} ({a.country})" for a in issuers}))
+        periods = "; ".join(_period(a) for a in issuers)
         raise SignatureInvalid(
-            f"the issuing authority {names} was not in force on {at.isoformat()}"
+            f"the issuing authority {names} was not in force on {at.isoformat()} "
+            f"(in force: {periods})"
         )
 
 
@@ -224,6 +262,17 @@ def _issuers_of(
         except (ValueError, TypeError, InvalidSignature):
             continue
         yield authority
+
+
+def _period(authority: IssuingAuthority) -> str:
+    """When an entry is in force, in words: the registry period within the CA's validity."""
+    start = authority.certificate.not_valid_before_utc
+    end = authority.certificate.not_valid_after_utc
+    if authority.in_force_from is not None:
+        start = max(start, authority.in_force_from)
+    if authority.in_force_until is not None:
+        end = min(end, authority.in_force_until)
+    return f"{start.isoformat()} to {end.isoformat()}"
 
 
 def _allows_signing(certificate: x509.Certificate) -> bool:

@@ -21,7 +21,7 @@ EXIT_UNREACHABLE = 3
 COMMANDS = (
     "kafka", "worker", "submit", "status", "alerts", "check", "verify", "sandbox", "demo", "bench",
     "render", "declare", "determine", "documents",
-    "certificate", "clarify",
+    "certificate", "clarify", "trust",
 )
 
 

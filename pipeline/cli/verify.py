@@ -1,7 +1,10 @@
-"""``eco verify FILE.xml [--trust DIR]``: verify a signed e-CO against the trust registry.
+"""``eco verify FILE.xml [--trust DIR] [--with-updates]``: verify a signed e-CO against the
+trust registry; ``--with-updates`` also applies the notifications published on ``eco.trust``
+(authorities added or withdrawn, Form E Rule 3) on top of the directory's certificates.
 
 Exit 0 valid (prints number, version, office and signer), 1 invalid (prints the reason),
-2 unreadable file, unsafe or malformed XML, or an unusable trust directory.
+2 unreadable file, unsafe or malformed XML, or an unusable trust directory, 3 no broker
+(only with ``--with-updates``).
 """
 
 from __future__ import annotations
@@ -13,8 +16,9 @@ from typing import Any
 
 from pipeline.certificate.trust import TrustRegistry
 from pipeline.certificate.verification import verify_certificate
-from pipeline.cli import EXIT_BAD_INPUT, EXIT_NEGATIVE, EXIT_OK
-from pipeline.errors import InvalidInput, SignatureInvalid, UnsafeXml
+from pipeline.cli import EXIT_BAD_INPUT, EXIT_NEGATIVE, EXIT_OK, EXIT_UNREACHABLE
+from pipeline.errors import DependencyUnavailable, InvalidInput, SignatureInvalid, UnsafeXml
+from pipeline.settings import Settings
 
 DEFAULT_TRUST_DIR = Path(".eco/demo/trust")
 
@@ -35,6 +39,12 @@ def register(subparsers: Any) -> None:
         help="directory of PEM certificates of the issuing authorities "
         f"(default {DEFAULT_TRUST_DIR}, written by `eco demo`)",
     )
+    parser.add_argument(
+        "--with-updates",
+        action="store_true",
+        help="also apply the authorities added or withdrawn on the topic eco.trust "
+        "(read from ECO_KAFKA_BOOTSTRAP)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -50,6 +60,16 @@ def run(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         hint = " (`eco demo` writes one)" if trust_dir == DEFAULT_TRUST_DIR else ""
         return _bad_input(f"--trust {trust_dir}: {exc}{hint}")
+    if getattr(args, "with_updates", False):
+        from pipeline.cli.trust import published
+
+        try:
+            registry = published(registry, Settings.from_env().kafka_bootstrap).registry
+        except ValueError as exc:
+            return _bad_input(str(exc))
+        except DependencyUnavailable as exc:
+            print(f"eco verify: --with-updates: {exc}", file=sys.stderr)
+            return EXIT_UNREACHABLE
     if not registry.authorities:
         return _bad_input(f"--trust {trust_dir}: no issuing authority (CA) certificate found")
     try:

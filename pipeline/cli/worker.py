@@ -27,7 +27,14 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from faust.worker import Worker
 
-    from agents import COMPACTED_TOPICS, INTERNAL_TOPICS, PUBLIC_TOPICS, STAGES, build_app
+    from agents import (
+        COMPACTED_TOPICS,
+        INTERNAL_TOPICS,
+        PUBLIC_TOPICS,
+        RETAINED_TOPICS,
+        STAGES,
+        build_app,
+    )
     from pipeline.logs import configure_logging
     from pipeline.topics import create_topics
 
@@ -45,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
         asyncio.run(create_topics(settings.kafka_bootstrap,
                                   [*PUBLIC_TOPICS, *INTERNAL_TOPICS],
                                   settings.kafka_partitions,
-                                  compacted=[*COMPACTED_TOPICS, *changelogs]))
+                                  compacted=[*COMPACTED_TOPICS, *changelogs],
+                                  retained=RETAINED_TOPICS))
     except DependencyUnavailable as exc:
         print(f"eco worker: {exc} (start one with `eco kafka start`)", file=sys.stderr)
         return EXIT_UNREACHABLE

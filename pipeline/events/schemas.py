@@ -41,6 +41,7 @@ TOPIC_OF: Mapping[str, str] = MappingProxyType(
         "eco.origin.determined.v1": "eco.origin-determination",
         "eco.verification.documents-requested.v1": "eco.verification",
         "eco.application.documents-supplied.v1": "eco.application",
+        "eco.trust.updated.v1": "eco.trust",
     }
 )
 """The topic each event type is published to (INTERFACES.md, "Topics and events")."""

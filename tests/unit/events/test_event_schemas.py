@@ -64,7 +64,7 @@ def test_single_object_header_of_int_matches_the_avro_reference() -> None:
 def test_every_event_type_has_its_schema_file_and_nothing_else_is_there() -> None:
     files = {path.name.removesuffix(".avsc") for path in Path(AVRO_DIR).glob("*.avsc")}
     assert files == set(EVENT_TYPES)
-    assert len(EVENT_TYPES) == 17  # sixteen public event types and one internal (eco.deadlines)
+    assert len(EVENT_TYPES) == 18  # seventeen public event types and one internal (eco.deadlines)
 
 
 def test_topics_are_those_of_the_interface() -> None:
@@ -79,9 +79,11 @@ def test_topics_are_those_of_the_interface() -> None:
         "eco.supplier-declaration",  # keyed by declaration reference
         "eco.origin-determination",  # keyed by product
         "eco.issuance-commands",  # officers' requests: supersede, certified true copy, revoke
+        "eco.trust",  # issuing authorities added or withdrawn (Form E Rule 3), keyed by country
     }
     assert TOPIC_OF["eco.certificate.revoked.v1"] == "eco.issuance"
     assert TOPIC_OF["eco.customs.responded.v1"] == "eco.customs-response"
+    assert TOPIC_OF["eco.trust.updated.v1"] == "eco.trust"
     assert DEADLETTER_TOPIC == "eco.deadletter"
 
 
@@ -89,6 +91,7 @@ def test_topics_are_those_of_the_interface() -> None:
 KEYED_OTHERWISE = {
     "eco.supplier.declared.v1": "reference",
     "eco.origin.determined.v1": "product_key",
+    "eco.trust.updated.v1": "country",
 }
 
 

@@ -1,0 +1,100 @@
+"""Trust stage: notified changes to the issuing authorities (Form E Rule 3), read from
+``eco.trust`` and kept, per country and in order, in a Faust global table.
+
+Every worker that declares the table reads all of it (:func:`trust_view`), so the issuance
+stage and the worker's ``/trust`` see each change without a restart, whichever worker runs
+this stage. The stage checks each notification (a PEM CA certificate whose subject is in the
+event's country, an instant with its time zone) and that it applies to the registry as it
+stands (a withdrawal needs a registered certificate); anything else is dead-lettered with
+the reason. Notifications are never compacted away: the registry's history is their replay.
+"""
+
+from __future__ import annotations
+
+import weakref
+from datetime import UTC, datetime
+
+import faust
+import structlog
+
+from agents.frame import StageContext, install_stage
+from agents.registers import global_table
+from pipeline.certificate.notification import (
+    TRUST_TOPIC,
+    TRUST_UPDATED,
+    Replayed,
+    TrustNotification,
+)
+from pipeline.certificate.trustview import TrustView, in_force_by_country
+from pipeline.errors import InvalidInput, Problem
+from pipeline.events import Envelope
+from pipeline.issuing import trust_directory
+from pipeline.metrics import TRUST_AUTHORITIES
+from pipeline.settings import Settings
+
+TRUST_TABLE = "trust-notifications"
+GAUGE_EVERY = 30.0  # seconds; a change dated in the future comes into force between events
+
+_views: weakref.WeakKeyDictionary[faust.App, TrustView] = weakref.WeakKeyDictionary()
+log = structlog.get_logger("eco.trust")
+
+
+def trust_view(app: faust.App, settings: Settings) -> TrustView:
+    """The worker's trust registry (files plus notifications), one per app; declares the
+    global table, so any module that needs the registry calls this at install time."""
+    view = _views.get(app)
+    if view is None:
+        table = global_table(app, settings, TRUST_TABLE, default=list)
+        view = TrustView(trust_directory(settings), table, on_change=_changed)
+        _views[app] = view
+    return view
+
+
+def _changed(replayed: Replayed) -> None:
+    update_gauge(replayed)
+    for event_id, reason in replayed.skipped:
+        log.warning("trust_notification_skipped", ce_id=event_id, reason=reason)
+
+
+def update_gauge(replayed: Replayed) -> None:
+    """``eco_trust_authorities{country}``: authorities in force now."""
+    for country, count in in_force_by_country(replayed.registry, datetime.now(UTC)).items():
+        TRUST_AUTHORITIES.labels(country).set(count)
+
+
+def install(app: faust.App, settings: Settings) -> None:
+    view = trust_view(app, settings)
+    table = global_table(app, settings, TRUST_TABLE, default=list)  # the view's notifications
+
+    async def keep(envelope: Envelope, ctx: StageContext) -> None:
+        if envelope.type != TRUST_UPDATED:
+            raise InvalidInput([Problem("type", f"{TRUST_TOPIC} carries {TRUST_UPDATED} only, "
+                                                f"not {envelope.type}")])
+        notification = TrustNotification.from_event(envelope.id, envelope.data)
+        if notification.country != envelope.subject:
+            raise InvalidInput([Problem("country", f"{notification.country!r} differs from the "
+                                                   f"event's subject {envelope.subject!r}")])
+        held = list(table[notification.country])
+        if any(value.get("id") == notification.id for value in held):
+            ctx.log.info("trust_notification_already_applied")
+            return
+        registry = view.current()
+        try:
+            registry.apply_update(notification.update)
+        except ValueError as exc:
+            raise InvalidInput([Problem("", str(exc))],
+                               source=f"trust notification {envelope.id}") from exc
+        table[notification.country] = [*held, notification.to_json()]
+        registry = view.current()
+        now = datetime.now(UTC)
+        ctx.log.info("trust_updated", action=notification.action, country=notification.country,
+                     fingerprint=notification.fingerprint,
+                     effective_at=notification.update.effective_at.isoformat(),
+                     reference=notification.reference,
+                     in_force_now=in_force_by_country(registry, now).get(notification.country))
+
+    async def refresh_gauge() -> None:
+        update_gauge(Replayed(view.current()))
+
+    install_stage(app, settings, "trust", [TRUST_TOPIC], keep)
+    app.timer(GAUGE_EVERY)(refresh_gauge)
