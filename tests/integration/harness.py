@@ -5,6 +5,7 @@ customs serves HTTPS and requires the worker's client certificate (the developme
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -14,6 +15,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
+
+from aiokafka.admin import AIOKafkaAdminClient
 
 from pipeline.localkafka import LocalKafka, broker_address
 from pipeline.services import Services, answers, free_port
@@ -145,3 +148,18 @@ def by_id(records: list[Any]) -> dict[str, list[Any]]:
     for record in records:
         grouped.setdefault(record.subject, []).append(record)
     return grouped
+
+
+def group_is_stable(stack: Stack, members: int) -> bool:
+    """The consumer group has settled with this many members (no rebalance under way)."""
+    async def describe() -> bool:
+        admin = AIOKafkaAdminClient(bootstrap_servers=stack.bootstrap)
+        await admin.start()
+        try:
+            [group] = await admin.describe_consumer_groups([stack.env["ECO_APP_ID"]])
+        finally:
+            await admin.close()
+        _, _, state, _, _, group_members = group.groups[0][:6]
+        return bool(state == "Stable" and len(group_members) == members)
+
+    return asyncio.run(describe())

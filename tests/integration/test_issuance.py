@@ -12,12 +12,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient
 
 from pipeline import events, feeds
 from pipeline.certificate.numbering import ReferenceFormat
 from pipeline.submission import read_document, submission
-from tests.integration.harness import SAMPLES, Stack, free_port, wait_for
+from tests.integration.harness import SAMPLES, Stack, free_port, group_is_stable, wait_for
 from tests.integration.test_pipeline import decoded, eco
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
@@ -45,21 +44,6 @@ def shared_group(tmp_path: Path) -> Iterator[Stack]:
         yield stack
     finally:
         stack.close()
-
-
-def group_is_stable(stack: Stack, members: int) -> bool:
-    """The consumer group has settled with this many members (no rebalance under way)."""
-    async def describe() -> bool:
-        admin = AIOKafkaAdminClient(bootstrap_servers=stack.bootstrap)
-        await admin.start()
-        try:
-            [group] = await admin.describe_consumer_groups([stack.env["ECO_APP_ID"]])
-        finally:
-            await admin.close()
-        _, _, state, _, _, group_members = group.groups[0][:6]
-        return bool(state == "Stable" and len(group_members) == members)
-
-    return asyncio.run(describe())
 
 
 def _submit(stack: Stack, copies: int) -> set[str]:

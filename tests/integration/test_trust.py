@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
@@ -31,7 +30,7 @@ from pipeline.certificate.numbering import ReferenceFormat
 from pipeline.issuing import CertificateFactory
 from pipeline.offices import load_offices
 from pipeline.submission import read_document, submission
-from tests.integration.harness import SAMPLES, Stack, free_port, wait_for
+from tests.integration.harness import SAMPLES, Stack, free_port, group_is_stable, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(420)]
 
@@ -261,20 +260,6 @@ def pair(tmp_path: Path) -> Iterator[tuple[Stack, list[str]]]:
         yield stack, urls
     finally:
         stack.close()
-
-
-def group_is_stable(stack: Stack, members: int) -> bool:
-    async def describe() -> bool:
-        admin = AIOKafkaAdminClient(bootstrap_servers=stack.bootstrap)
-        await admin.start()
-        try:
-            [group] = await admin.describe_consumer_groups([stack.env["ECO_APP_ID"]])
-        finally:
-            await admin.close()
-        _, _, state, _, _, group_members = group.groups[0][:6]
-        return bool(state == "Stable" and len(group_members) == members)
-
-    return asyncio.run(describe())
 
 
 def test_every_worker_applies_a_change_whichever_worker_read_it(
