@@ -12,11 +12,7 @@ from tests.integration.harness import Stack
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """A broker, the sandbox customs and a worker with every stage, for one test module."""
     home: Path = tmp_path_factory.mktemp("stack")
-    stack = Stack.create(home)
-    stack.start_kafka()
-    try:
+    with Stack.started(home) as stack:
         stack.start_sandbox()
         stack.start_worker()
         yield stack
-    finally:
-        stack.close()

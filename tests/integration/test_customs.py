@@ -23,8 +23,7 @@ from connectors.customs.signatures import SIGNATURE_HEADER, load_private_key, si
 from pipeline import feeds
 from pipeline.certificate.devpki import generate_dev_pki
 from pipeline.submission import read_document, submission
-from tests.integration.harness import SAMPLES, Stack, wait_for
-from tests.integration.test_pipeline import decoded
+from tests.integration.harness import SAMPLES, Stack, decoded, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
@@ -37,7 +36,7 @@ def customs_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     scenarios = home / "scenarios.json"
     scenarios.write_text(json.dumps({"applications": {"verif-*": "verification",
                                                       "quiet-*": "silent"}}))
-    stack = Stack.create(home, {
+    with Stack.started(home, {
         "ECO_RESPONSE_DEADLINE": "60s",
         "ECO_RETRY_ATTEMPTS": "4",
         "ECO_CIRCUIT_FAILURES": "2",
@@ -45,14 +44,10 @@ def customs_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "ECO_CIRCUIT_FALLBACK_AFTER": f"{FALLBACK_AFTER}s",
         "ECO_VERIFICATION_DEADLINES": "RCEP=12s,ACFTA=12s",
         "ECO_VERIFICATION_WARNING": "8s",
-    })
-    stack.start_kafka()
-    try:
+    }) as stack:
         stack.start_sandbox("--scenarios", str(scenarios))
         stack.start_worker()
         yield stack
-    finally:
-        stack.close()
 
 
 def restart_sandbox(stack: Stack, *options: str) -> None:

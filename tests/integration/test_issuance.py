@@ -16,8 +16,15 @@ import pytest
 from pipeline import events, feeds
 from pipeline.certificate.numbering import ReferenceFormat
 from pipeline.submission import read_document, submission
-from tests.integration.harness import SAMPLES, Stack, free_port, group_is_stable, wait_for
-from tests.integration.test_pipeline import decoded, eco
+from tests.integration.harness import (
+    SAMPLES,
+    Stack,
+    decoded,
+    eco,
+    free_port,
+    group_is_stable,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
@@ -33,17 +40,13 @@ def shared_group(tmp_path: Path) -> Iterator[Stack]:
 
     A short session timeout makes the group notice a killed member in seconds.
     """
-    stack = Stack.create(tmp_path, {"BROKER_SESSION_TIMEOUT": "10",
-                                    "BROKER_HEARTBEAT_INTERVAL": "1",
-                                    "ECO_FAUST_LOG_LEVEL": "info"})
-    stack.start_kafka()
-    try:
+    with Stack.started(tmp_path, {"BROKER_SESSION_TIMEOUT": "10",
+                                  "BROKER_HEARTBEAT_INTERVAL": "1",
+                                  "ECO_FAUST_LOG_LEVEL": "info"}) as stack:
         for name in ("worker-a", "worker-b", "worker-c"):
             stack.start_worker(name, "verification", "issuance", web_port=free_port())
         wait_for(lambda: group_is_stable(stack, members=3), 120, "the group to settle")
         yield stack
-    finally:
-        stack.close()
 
 
 def _submit(stack: Stack, copies: int) -> set[str]:
@@ -92,13 +95,9 @@ def test_numbers_stay_unique_and_gapless_when_a_worker_is_killed(shared_group: S
 
 @pytest.fixture
 def one_worker(tmp_path: Path) -> Iterator[Stack]:
-    stack = Stack.create(tmp_path)
-    stack.start_kafka()
-    try:
+    with Stack.started(tmp_path) as stack:
         stack.start_worker("worker", "verification", "issuance", "status")
         yield stack
-    finally:
-        stack.close()
 
 
 def test_officer_requests_make_new_versions_and_a_revocation(one_worker: Stack,

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import subprocess
-import sys
 import urllib.request
 import uuid
 from collections import Counter
@@ -17,11 +16,10 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from pipeline import events, feeds
+from pipeline import feeds
 from pipeline.demo import clarify_argv, journey_done, needs_clarification
-from pipeline.errors import UndecodableEvent
 from pipeline.submission import read_document, submission
-from tests.integration.harness import SAMPLES, Stack, by_id
+from tests.integration.harness import SAMPLES, Stack, by_id, decoded, eco, read_all
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(420)]
 
@@ -71,26 +69,6 @@ def wait_journeys(stack: Stack, ids: dict[str, str], timeout: float = 180,
     }
     assert not missing, f"journeys not finished: {missing}\n{stack.log('worker')}"
     return statuses
-
-
-def read_all(stack: Stack, topic: str) -> list[Any]:
-    async def collect() -> list[Any]:
-        return [r async for r in feeds.read_topic(stack.bootstrap, topic)]
-
-    records: list[Any] = asyncio.run(collect())
-    return records
-
-
-def decoded(stack: Stack, topic: str, ids: set[str]) -> list[events.Envelope]:
-    found = []
-    for record in read_all(stack, topic):
-        try:
-            envelope = events.from_record(record.key, record.value, list(record.headers))
-        except UndecodableEvent:
-            continue  # the dead-letter test's garbage: not ours to read
-        if envelope.subject in ids:
-            found.append(envelope)
-    return found
 
 
 def test_samples_travel_every_topic_to_their_final_states(stack: Stack) -> None:
@@ -216,11 +194,6 @@ def test_resubmitting_the_same_document_issues_one_certificate(stack: Stack) -> 
     ]
     assert len({e.data["certificate_number"] for e in issued}) == 1
     assert len(by_id(issued)[first.application_id]) >= 1
-
-
-def eco(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pipeline", *args], env=stack.env,
-                          capture_output=True, text=True, timeout=120, check=False)
 
 
 def test_cli_submit_status_and_alerts_against_the_broker(stack: Stack, tmp_path: Path) -> None:

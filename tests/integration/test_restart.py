@@ -11,27 +11,18 @@ from pathlib import Path
 import pytest
 
 from pipeline import feeds
-from tests.integration.harness import Stack, wait_for
-from tests.integration.test_pipeline import (
-    EXPECTED,
-    decoded,
-    submit_samples,
-    wait_journeys,
-)
+from tests.integration.harness import Stack, decoded, wait_for
+from tests.integration.test_pipeline import EXPECTED, submit_samples, wait_journeys
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
 
 @pytest.fixture
 def own_stack(tmp_path: Path) -> Iterator[Stack]:
-    stack = Stack.create(tmp_path, {"ECO_RESPONSE_DEADLINE": "15s"})
-    stack.start_kafka()
-    try:
+    with Stack.started(tmp_path, {"ECO_RESPONSE_DEADLINE": "15s"}) as stack:
         stack.start_sandbox()
         stack.start_worker()
         yield stack
-    finally:
-        stack.close()
 
 
 def test_broker_and_worker_restart_mid_run_loses_nothing(own_stack: Stack) -> None:

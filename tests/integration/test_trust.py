@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import sys
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -30,7 +28,16 @@ from pipeline.certificate.numbering import ReferenceFormat
 from pipeline.issuing import CertificateFactory
 from pipeline.offices import load_offices
 from pipeline.submission import read_document, submission
-from tests.integration.harness import SAMPLES, Stack, free_port, group_is_stable, wait_for
+from tests.integration.harness import (
+    SAMPLES,
+    Stack,
+    decoded,
+    eco,
+    free_port,
+    group_is_stable,
+    read_all,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(420)]
 
@@ -45,18 +52,9 @@ OFFICES_SAMPLES = ["01-rcep-led-luminaires-vn.json", "02-acfta-kettles-th.json",
 @pytest.fixture(scope="module")
 def trusted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """A broker and one worker running verification, issuance, trust and status."""
-    stack = Stack.create(tmp_path_factory.mktemp("trust"))
-    stack.start_kafka()
-    try:
+    with Stack.started(tmp_path_factory.mktemp("trust")) as stack:
         stack.start_worker("worker", "verification", "issuance", "trust", "status")
         yield stack
-    finally:
-        stack.close()
-
-
-def eco(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pipeline", *args], env=stack.env,
-                          capture_output=True, text=True, timeout=120, check=False)
 
 
 def next_second() -> datetime:
@@ -73,22 +71,14 @@ def submit(stack: Stack, sample: str = SAMPLE) -> str:
     return sub.application_id
 
 
-def records(stack: Stack, topic: str) -> list[Any]:
-    async def collect() -> list[Any]:
-        return [r async for r in feeds.read_topic(stack.bootstrap, topic)]
-
-    return asyncio.run(collect())
-
-
 def issued(stack: Stack, app_id: str) -> list[events.Envelope]:
-    found = asyncio.run(feeds.read_events(stack.bootstrap, "eco.issuance"))
-    return [e for e in found if e.subject == app_id and e.type == ISSUED]
+    return [e for e in decoded(stack, "eco.issuance", {app_id}) if e.type == ISSUED]
 
 
 def dead_letters(stack: Stack, stage: str) -> list[dict[str, str]]:
     """Headers of the dead-lettered records of one stage, as text."""
     found = [{name: value.decode() for name, value in r.headers}
-             for r in records(stack, "eco.deadletter")]
+             for r in read_all(stack, "eco.deadletter")]
     return [h for h in found if h.get("eco_dlq_stage") == stage]
 
 
@@ -247,10 +237,8 @@ def test_an_invalid_notification_is_dead_lettered_and_the_next_one_applied(
 @pytest.fixture
 def pair(tmp_path: Path) -> Iterator[tuple[Stack, list[str]]]:
     """Two workers of one group running the same stages; each owns half of the partitions."""
-    stack = Stack.create(tmp_path)
-    stack.start_kafka()
-    urls = []
-    try:
+    with Stack.started(tmp_path) as stack:
+        urls = []
         for name in ("worker-a", "worker-b"):
             port = free_port()
             stack.start_worker(name, "verification", "issuance", "trust", "status",
@@ -258,8 +246,6 @@ def pair(tmp_path: Path) -> Iterator[tuple[Stack, list[str]]]:
             urls.append(f"http://127.0.0.1:{port}")
         wait_for(lambda: group_is_stable(stack, members=2), 120, "the group to settle")
         yield stack, urls
-    finally:
-        stack.close()
 
 
 def test_every_worker_applies_a_change_whichever_worker_read_it(

@@ -7,8 +7,6 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-import subprocess
-import sys
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -18,7 +16,7 @@ import pytest
 
 from pipeline import events, feeds
 from pipeline.submission import read_document, submission
-from tests.integration.harness import SAMPLES, Stack, wait_for
+from tests.integration.harness import SAMPLES, Stack, eco, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
@@ -47,11 +45,6 @@ def relying_on(document: dict[str, Any], reference: str | None) -> dict[str, Any
          "originating": False, "value": "3000.00"},
     ]
     return document
-
-
-def eco(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pipeline", *args], env=stack.env,
-                          capture_output=True, text=True, timeout=60, check=False)
 
 
 def submit(stack: Stack, document: dict[str, Any]) -> str:
