@@ -1,14 +1,11 @@
-"""Raising clearance-exception alerts: one event, one metric, one log line."""
+"""Raising clearance-exception alerts from an async handler (``agents.handlers``)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from agents.frame import StageContext, derived_id
-from pipeline import events
-from pipeline.metrics import ALERTS
-
-RAISED = "eco.alert.raised.v1"
+from agents.frame import StageContext, count
+from pipeline.stages.alerts import alert
 
 
 async def raise_alert(ctx: StageContext, application_id: str, kind: str, severity: str, *,
@@ -16,20 +13,10 @@ async def raise_alert(ctx: StageContext, application_id: str, kind: str, severit
                       certificate_number: str | None = None,
                       country: str | None = None) -> str:
     """Publish ``eco.alert.raised.v1``; the id derives from ``dedup`` so a replay raises it once."""
-    alert_id = derived_id(application_id, kind, dedup)
-    data = {
-        "alert_id": alert_id,
-        "application_id": application_id,
-        "certificate_number": certificate_number,
-        "importing_country": country,
-        "kind": kind,
-        "severity": severity,
-        "summary": summary,
-        "suggested_action": action,
-        "raised_at": datetime.now(UTC),
-    }
-    await ctx.emit(events.new_envelope(RAISED, data, source=f"eco/{ctx.stage}",
-                                       subject=application_id, id=alert_id))
-    ALERTS.labels(kind, country or "").inc()
-    ctx.log.warning("alert_raised", kind=kind, severity=severity, alert_id=alert_id)
-    return alert_id
+    emit, note = alert(ctx.stage, application_id, kind, severity, summary=summary,
+                       action=action, dedup=dedup, now=datetime.now(UTC),
+                       certificate_number=certificate_number, country=country)
+    await ctx.emit(emit.envelope)
+    count(note.event, note.fields)
+    ctx.log.warning(note.event, **{k: v for k, v in note.fields.items() if k != "country"})
+    return emit.envelope.id

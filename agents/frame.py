@@ -1,65 +1,77 @@
-"""The stage frame: what every stage does around its own work.
+"""The stage frame: batches, state, publishing, acknowledgement and dead letters.
 
-For each message a stage receives, the frame decodes the CloudEvent, skips an event id
-it has already processed (redelivery after a crash or a rebalance is harmless), calls
-the stage's handler, retries a retryable error a bounded number of times with
-exponential back-off and jitter, and dead-letters a permanent one (or an exhausted
-retryable one) with the reason, the stage and the original topic, partition and offset
-in headers. Then it carries on with the next message. It counts and times every event
-and logs one structured line per event.
+A stage is a pure transition (``pipeline.stages``) plus the wiring that says where its state
+lives (:class:`Stage`). The frame takes the events a stage's partitions have ready, up to
+``ECO_BATCH_MAX`` at a time, and for each batch:
+
+1. decodes every record; one that is not an event of this version is dead-lettered;
+2. applies the transitions in order, each to the state the previous ones left, in an
+   overlay over the stage's tables (nothing is written yet); an event whose transition
+   fails for good is dead-lettered with the reason, and the others go on;
+3. writes the overlay to the tables, those marked durable first (then flushes them: the
+   issuer's serial blocks, one write per office and year for the whole batch), stores the
+   batch's documents in an executor, and sends every output and dead letter without waiting
+   for each; then waits for all of the broker's acknowledgements together;
+4. only then acknowledges the batch's records, so Faust commits past them.
+
+A retryable failure (``pipeline.errors.is_retryable``: timeouts, broker and connection
+errors, OS errors) makes the frame process the whole batch again after a back-off; the
+transitions are idempotent, so that is harmless. An event that keeps raising a retryable
+error is dead-lettered after ``ECO_RETRY_ATTEMPTS`` tries. When the outputs or the dead
+letters cannot be published the stage stops there (``eco_stage_stopped``) and tries again
+until the broker takes them: nothing is acknowledged without being processed or
+dead-lettered.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
+import inspect
 import random
 import time
-import uuid
-from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any
+import weakref
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Generic, TypeVar, cast
 
 import faust
 import structlog
+from aiokafka.errors import KafkaError
+from faust import streams as faust_streams
 
 from pipeline import events
-from pipeline.errors import EcoError, is_retryable
+from pipeline.errors import DependencyUnavailable, EcoError, PermanentError, is_retryable
 from pipeline.events import Envelope
-from pipeline.metrics import STAGE_EVENTS, STAGE_SECONDS
+from pipeline.metrics import (
+    ALERTS,
+    APPLICATIONS_BY_VERDICT,
+    CERTIFICATES_ISSUED,
+    STAGE_BATCH_SIZE,
+    STAGE_EVENTS,
+    STAGE_SECONDS,
+    STAGE_STOPPED,
+)
 from pipeline.settings import Settings
+from pipeline.stages import Document, Output, Plain, Transition
+from pipeline.stages.alerts import derived_id
 
+__all__ = [
+    "Batch",
+    "Stage",
+    "StageContext",
+    "derived_id",
+    "install_stage",
+    "json_table",
+    "raw_topic",
+    "run_stage",
+]
+
+S = TypeVar("S")
 Headers = list[tuple[str, bytes]]
-SEEN_PER_APPLICATION = 256
-OUTPUT_NAMESPACE = uuid.UUID("6f1c2d3e-7a8b-4c5d-9e0f-1a2b3c4d5e6f")
-
-
-def derived_id(*parts: str) -> str:
-    """A deterministic event id for an output, so that a replayed input yields the same id."""
-    return str(uuid.uuid5(OUTPUT_NAMESPACE, json.dumps(parts)))
-
-
-@dataclass
-class StageContext:
-    """What a handler may use: settings, a bound logger, and ways to publish events."""
-
-    app: faust.App
-    settings: Settings
-    stage: str
-    log: Any  # structlog BoundLogger bound to the current message
-
-    def topic(self, name: str) -> faust.TopicT:
-        return raw_topic(self.app, name)
-
-    async def emit(self, envelope: Envelope, topic: str | None = None) -> None:
-        """Publish an event and wait until the broker has it."""
-        key, value, headers = events.to_record(envelope)
-        await self.send(topic or events.TOPIC_OF[envelope.type], key, value, headers)
-
-    async def send(self, topic: str, key: bytes | None, value: bytes | None,
-                   headers: Headers | None = None) -> None:
-        fut = await self.topic(topic).send(key=key, value=value, headers=headers or [])
-        await fut
+Record = tuple[str, bytes | None, bytes | None, Headers]  # topic, key, value, headers
+MAX_BACKOFF = 10.0
+_DELETED = object()
 
 
 def raw_topic(app: faust.App, name: str) -> faust.TopicT:
@@ -68,13 +80,243 @@ def raw_topic(app: faust.App, name: str) -> faust.TopicT:
                      key_serializer="raw", value_serializer="raw")
 
 
-Handler = Callable[[Envelope, StageContext], Awaitable[None]]
-
-
 def json_table(app: faust.App, settings: Settings, name: str, default: Callable[[], Any]
                ) -> Any:
     """A Kafka-backed table of plain JSON values keyed by string (application id or office)."""
     return app.Table(name, default=default, partitions=settings.kafka_partitions)
+
+
+def writing_for(event: Any) -> None:
+    """Make ``event`` the one Faust's tables write for: a table's changelog record goes to the
+    partition of the event being processed, and a batch holds events of several partitions."""
+    faust_streams._current_event.set(weakref.ref(event))
+
+
+class Batch:
+    """The tables as one batch's transitions see them: reads fall through to the table,
+    writes stay here until the frame writes them, in order, once the batch is decided."""
+
+    def __init__(self, tables: dict[str, Any]) -> None:
+        self._tables = tables
+        self._writes: dict[tuple[str, str], tuple[Any, Any]] = {}
+        self.current: Any = None  # the Faust event being decided
+
+    def get(self, table: str, key: str) -> Any:
+        found = self._writes.get((table, key))
+        if found is not None:
+            return None if found[0] is _DELETED else found[0]
+        value = self._tables[table].get(key)
+        return value if value else None
+
+    def stored(self, table: str, key: str) -> Any:
+        """The value the table held before this batch."""
+        value = self._tables[table].get(key)
+        return value if value else None
+
+    def put(self, table: str, key: str, value: Any) -> None:
+        self._writes[(table, key)] = (_DELETED if value is None else value, self.current)
+
+    def apply(self, tables: Iterable[str]) -> int:
+        """Write this batch's values of ``tables`` (each for the event that decided it)."""
+        names = set(tables)
+        count = 0
+        for (table, key), (value, event) in self._writes.items():
+            if table not in names:
+                continue
+            writing_for(event)
+            if value is _DELETED:
+                if key in self._tables[table]:
+                    del self._tables[table][key]
+            else:
+                self._tables[table][key] = value
+            count += 1
+        return count
+
+
+@dataclass(frozen=True)
+class Stage(Generic[S]):
+    """One stage's wiring: its topics, its tables, and how an event's state is read from the
+    batch, decided and written back. ``durable`` tables are written and flushed before the
+    other tables and before any output; ``on_failure`` may turn a permanent failure into a
+    state change plus a dead letter."""
+
+    name: str
+    topics: Sequence[str]
+    tables: dict[str, Any]
+    load: Callable[[Envelope, Batch], S]
+    decide: Callable[[S, Envelope, datetime], Transition[S] | Awaitable[Transition[S]]]
+    save: Callable[[Envelope, S, Batch], None]
+    on_failure: Callable[[S, Envelope, str], Transition[S] | None] | None = None
+    durable: Sequence[str] = ()
+    keyed_by_subject: bool = True
+    store: Callable[[Sequence[Document]], None] | None = None
+    batch_max: int | None = None  # fewer than ECO_BATCH_MAX events per batch
+
+
+@dataclass
+class _Item:
+    event: Any
+    envelope: Envelope | None = None
+    error: BaseException | None = None
+    records: list[Record] = field(default_factory=list)
+    attempts: int = 0
+
+
+def run_stage(app: faust.App, settings: Settings, stage: Stage[Any]) -> None:
+    """Register ``stage`` as a Faust agent (concurrency 1, faust-streaming #606) over its
+    topics, applying its transitions in batches."""
+    source = app.topic(*stage.topics, key_type=bytes, value_type=bytes,
+                       key_serializer="raw", value_serializer="raw")
+    log = structlog.get_logger("eco.stage").bind(stage=stage.name)
+    batch_max = max(1, min(settings.batch_max, stage.batch_max or settings.batch_max))
+
+    async def agent(stream: faust.StreamT[bytes]) -> None:
+        manual: Any = cast(Any, stream).noack()  # acknowledged here, batch by batch
+        pending: list[Any] = []
+        async for event in manual.events():
+            pending.append(event)
+            if len(pending) < batch_max and _more_ready(manual):
+                continue
+            batch, pending = pending, []
+            await _run(app, settings, stage, log, batch)
+            for done in batch:
+                await manual.ack(done)
+
+    agent.__name__ = agent.__qualname__ = f"{stage.name.replace('-', '_')}_agent"
+    app.agent(source, name=f"eco.{stage.name}", concurrency=1)(agent)
+
+
+def _more_ready(stream: Any) -> bool:
+    """Whether the stream has more records buffered right now (then the batch grows)."""
+    queue = getattr(stream.channel, "queue", None)
+    return queue is not None and not queue.empty()
+
+
+async def _run(app: faust.App, settings: Settings, stage: Stage[Any], log: Any,
+               batch: list[Any]) -> None:
+    started = time.perf_counter()
+    items = [_decode(event, stage) for event in batch]
+    tries = 0
+    while True:
+        tries += 1
+        try:
+            await _apply(app, settings, stage, log, items)
+            STAGE_STOPPED.labels(stage.name).set(0)
+            break
+        except Exception as exc:
+            if not is_retryable(exc):
+                raise
+            STAGE_EVENTS.labels(stage.name, "retried").inc(len(items))
+            delay = min(settings.retry_backoff * (2 ** min(tries - 1, 16)), MAX_BACKOFF)
+            delay *= 1 + random.random() / 2
+            if tries >= settings.retry_attempts:
+                STAGE_STOPPED.labels(stage.name).set(1)
+            log.warning("batch_retry" if tries < settings.retry_attempts else "stage_stopped",
+                        attempt=tries, delay_s=round(delay, 3), events=len(items),
+                        error=type(exc).__name__, reason=str(exc))
+            await asyncio.sleep(delay)
+    elapsed = time.perf_counter() - started
+    STAGE_BATCH_SIZE.labels(stage.name).observe(len(items))
+    for _ in items:
+        STAGE_SECONDS.labels(stage.name).observe(elapsed / len(items))
+
+
+def _decode(event: Any, stage: Stage[Any]) -> _Item:
+    message = event.message
+    try:
+        key = message.key if stage.keyed_by_subject else None
+        return _Item(event, envelope=events.from_record(key, message.value, _headers(message)))
+    except EcoError as exc:
+        return _Item(event, error=exc)
+
+
+async def _apply(app: faust.App, settings: Settings, stage: Stage[Any], log: Any,
+                 items: list[_Item]) -> None:
+    batch = Batch(stage.tables)
+    documents: list[Document] = []
+    records: list[Record] = []
+    now = datetime.now(UTC)
+    for item in items:
+        message = item.event.message
+        item_log = log.bind(topic=message.topic, partition=message.partition,
+                            offset=message.offset)
+        if item.envelope is None:
+            records.append(_dead_letter(stage, item, item.error or ValueError("undecodable")))
+            _deadlettered(stage, item_log, item.error)
+            continue
+        envelope = item.envelope
+        item_log = item_log.bind(application_id=envelope.subject, ce_id=envelope.id,
+                                 ce_type=envelope.type)
+        batch.current = item.event
+        writing_for(item.event)
+        state: Any = _DELETED
+        failure: BaseException | None = None
+        try:
+            state = stage.load(envelope, batch)
+            decided = stage.decide(state, envelope, now)
+            transition = await decided if inspect.isawaitable(decided) else decided
+            item.records = [_record(output) for output in transition.outputs]
+        except Exception as exc:
+            item.attempts += 1
+            if is_retryable(exc) and item.attempts < settings.retry_attempts:
+                raise
+            reason = _reason(exc)
+            fallback = (stage.on_failure(state, envelope, reason)
+                        if stage.on_failure and state is not _DELETED else None)
+            if fallback is None:
+                records.append(_dead_letter(stage, item, exc))
+                STAGE_EVENTS.labels(stage.name, "failed").inc()
+                _deadlettered(stage, item_log, exc)
+                continue
+            transition, item.records, failure = fallback, [], exc
+        stage.save(envelope, transition.state, batch)
+        documents.extend(transition.documents)
+        records.extend(item.records)
+        if transition.dead_letter is not None:
+            failure = failure or PermanentError(transition.dead_letter)
+            records.append(_dead_letter(stage, item, failure))
+            _deadlettered(stage, item_log, failure)
+        for note in transition.notes:
+            getattr(item_log, note.level)(note.event, **note.fields)
+            count(note.event, note.fields)
+        STAGE_EVENTS.labels(stage.name, "processed").inc()
+    await _commit(app, stage, batch, documents, records)
+
+
+async def _commit(app: faust.App, stage: Stage[Any], batch: Batch,
+                  documents: list[Document], records: list[Record]) -> None:
+    """Write the batch's state, durable tables first; store its documents; publish."""
+    try:
+        if stage.durable and batch.apply(stage.durable):
+            await app.producer.flush()
+        batch.apply([t for t in stage.tables if t not in stage.durable])
+        if documents and stage.store is not None:
+            await asyncio.get_running_loop().run_in_executor(None, stage.store, documents)
+        if stage.durable:
+            # The certificates are recorded durably before anyone hears of them.
+            await app.producer.flush()
+        await publish(app, records)
+    except KafkaError as exc:
+        if getattr(exc, "retriable", True) is False and "TooLarge" in type(exc).__name__:
+            raise PermanentError(f"a record the broker refuses: {exc}") from exc
+        raise DependencyUnavailable(f"cannot publish: {type(exc).__name__}: {exc}") from exc
+
+
+async def publish(app: faust.App, records: Sequence[Record]) -> None:
+    """Send every record without waiting for each; then wait for all acknowledgements."""
+    pending = []
+    for topic, key, value, headers in records:
+        pending.append(await raw_topic(app, topic).send(key=key, value=value, headers=headers))
+    if pending:
+        await asyncio.gather(*pending)
+
+
+def _record(output: Output) -> Record:
+    if isinstance(output, Plain):
+        return (output.topic, output.key.encode(), output.value, list(output.headers))
+    subject, value, headers = events.to_record(output.envelope)
+    return (output.topic or events.TOPIC_OF[output.envelope.type],
+            output.key.encode() if output.key is not None else subject, value, headers)
 
 
 def _headers(message: Any) -> Headers:
@@ -83,85 +325,61 @@ def _headers(message: Any) -> Headers:
     return [(k, v if isinstance(v, bytes) else str(v).encode()) for k, v in items]
 
 
-def install_stage(app: faust.App, settings: Settings, stage: str, topics: Sequence[str],
-                  handler: Handler, *, keyed_by_subject: bool = True) -> None:
-    """Register one stage as a Faust agent (concurrency 1) over ``topics``.
-
-    ``keyed_by_subject=False`` is for a repartitioned topic, whose key is not the
-    application id (issuance requests are keyed by issuing office).
-    """
-    seen = json_table(app, settings, f"{stage}-seen", list)
-    source = app.topic(*topics, key_type=bytes, value_type=bytes,
-                       key_serializer="raw", value_serializer="raw")
-    base_log = structlog.get_logger("eco.stage").bind(stage=stage)
-
-    async def agent(stream: faust.StreamT[bytes]) -> None:
-        async for event in stream.events():
-            await _process(event.message)
-
-    async def _process(message: Any) -> None:
-        started = time.perf_counter()
-        log = base_log.bind(topic=message.topic, partition=message.partition,
-                            offset=message.offset)
-        ctx = StageContext(app=app, settings=settings, stage=stage, log=log)
-        try:
-            key = message.key if keyed_by_subject else None
-            envelope = events.from_record(key, message.value, _headers(message))
-        except EcoError as exc:
-            await _dead_letter(ctx, message, exc, attempts=0)
-            return
-        log = log.bind(application_id=envelope.subject, ce_id=envelope.id,
-                       ce_type=envelope.type)
-        ctx.log = log
-        done: list[str] = list(seen[envelope.subject])
-        if envelope.id in done:
-            STAGE_EVENTS.labels(stage, "duplicate").inc()
-            log.info("event_duplicate_skipped")
-            return
-        attempts = 0
-        while True:
-            attempts += 1
-            try:
-                await handler(envelope, ctx)
-                break
-            except Exception as exc:
-                if is_retryable(exc) and attempts < settings.retry_attempts:
-                    STAGE_EVENTS.labels(stage, "retried").inc()
-                    delay = settings.retry_backoff * (2 ** (attempts - 1))
-                    delay *= 1 + random.random() / 2
-                    log.warning("event_retry", attempt=attempts, delay_s=round(delay, 3),
-                                error=type(exc).__name__, reason=str(exc))
-                    await asyncio.sleep(delay)
-                    continue
-                STAGE_EVENTS.labels(stage, "failed").inc()
-                await _dead_letter(ctx, message, exc, attempts=attempts)
-                return
-        seen[envelope.subject] = [*done, envelope.id][-SEEN_PER_APPLICATION:]
-        elapsed = time.perf_counter() - started
-        STAGE_SECONDS.labels(stage).observe(elapsed)
-        STAGE_EVENTS.labels(stage, "processed").inc()
-        log.info("event_processed", duration_ms=round(elapsed * 1000, 2), attempts=attempts)
-
-    agent.__name__ = agent.__qualname__ = f"{stage}_agent"
-    app.agent(source, name=f"eco.{stage}", concurrency=1)(agent)
+def _reason(error: BaseException | None) -> str:
+    return (str(error) or type(error).__name__) if error is not None else "undecodable"
 
 
-async def _dead_letter(ctx: StageContext, message: Any, error: BaseException,
-                       attempts: int) -> None:
-    """Publish the original message, untouched, to ``eco.deadletter`` with the reason."""
-    reason = str(error) or type(error).__name__
+def _dead_letter(stage: Stage[Any], item: _Item, error: BaseException | None) -> Record:
+    """The original record, untouched, for ``eco.deadletter``, with the reason in headers."""
+    message = item.event.message
     headers = [
         *_headers(message),
-        ("eco_dlq_reason", reason.encode()[:4000]),
+        ("eco_dlq_reason", _reason(error).encode()[:4000]),
         ("eco_dlq_error", type(error).__name__.encode()),
-        ("eco_dlq_stage", ctx.stage.encode()),
+        ("eco_dlq_stage", stage.name.encode()),
         ("eco_dlq_topic", str(message.topic).encode()),
         ("eco_dlq_partition", str(message.partition).encode()),
         ("eco_dlq_offset", str(message.offset).encode()),
-        ("eco_dlq_attempts", str(attempts).encode()),
+        ("eco_dlq_attempts", str(item.attempts).encode()),
         ("eco_dlq_time", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()).encode()),
     ]
-    await ctx.send(events.DEADLETTER_TOPIC, message.key, message.value, headers)
-    STAGE_EVENTS.labels(ctx.stage, "deadlettered").inc()
-    ctx.log.error("event_deadlettered", error=type(error).__name__, reason=reason,
-                  attempts=attempts)
+    return (events.DEADLETTER_TOPIC, message.key, message.value, headers)
+
+
+def _deadlettered(stage: Stage[Any], log: Any, error: BaseException | None) -> None:
+    STAGE_EVENTS.labels(stage.name, "deadlettered").inc()
+    log.error("event_deadlettered", error=type(error).__name__, reason=_reason(error))
+
+
+def keyed(table: str, default: Any = None) -> tuple[Callable[[Envelope, Batch], Any],
+                                                    Callable[[Envelope, Any, Batch], None]]:
+    """The load and save of a stage whose state is one table's value for the event's subject;
+    a state equal to ``default`` (or None) removes the key."""
+
+    def load(envelope: Envelope, batch: Batch) -> Any:
+        value = batch.get(table, envelope.subject)
+        return default if value is None else value
+
+    def save(envelope: Envelope, state: Any, batch: Batch) -> None:
+        current = batch.get(table, envelope.subject)
+        if state is None or state == default:
+            if current is not None:
+                batch.put(table, envelope.subject, None)
+        elif state != current:
+            batch.put(table, envelope.subject, state)
+
+    return load, save
+
+
+def count(note: str, fields: Mapping[str, Any]) -> None:
+    """The domain's counters, from the transitions' log lines."""
+    if note == "alert_raised":
+        ALERTS.labels(fields["kind"], fields.get("country") or "").inc()
+    elif note == "certificate_issued":
+        CERTIFICATES_ISSUED.labels(fields["issuing_office"], fields.get("agreement", "")).inc()
+    elif note == "application_examined":
+        APPLICATIONS_BY_VERDICT.labels(fields.get("agreement", ""), fields["verdict"]).inc()
+
+
+# Stages written as async handlers; imported last, as it builds on the frame above.
+from agents.handlers import StageContext, install_stage  # noqa: E402

@@ -2,33 +2,33 @@
 determinations (Rule 5(a)) that later applications rely on, kept in Faust global tables.
 
 Declarations are keyed by their reference and determinations by product, while
-applications are keyed by application id: a table partitioned like the
-declarations would sit on another worker than the application citing them. A
-global table is read in full by every worker, so the verification stage finds any
-declaration or determination whatever partition it arrived on. This stage is the
-only writer; it validates each event and keeps the latest per key.
+applications are keyed by application id: a table partitioned like the declarations would
+sit on another worker than the application citing them. A global table is read in full by
+every worker, so the verification stage finds any declaration or determination whatever
+partition it arrived on. This stage is the only writer (``pipeline.stages.registers``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import faust
 
-from agents.frame import StageContext, install_stage
-from pipeline.errors import InvalidInput, Problem
+from agents.frame import Batch, Stage, run_stage
 from pipeline.events import Envelope
-from pipeline.origin.predetermination import PreExportationDetermination
-from pipeline.origin.register import declaration_data, parse_declaration
 from pipeline.settings import Settings
+from pipeline.stages import Transition
+from pipeline.stages import registers as transition
 
-DECLARED = "eco.supplier.declared.v1"
-DETERMINED = "eco.origin.determined.v1"
+DECLARED = transition.DECLARED
+DETERMINED = transition.DETERMINED
 DECLARATIONS_TOPIC = "eco.supplier-declaration"
 DETERMINATIONS_TOPIC = "eco.origin-determination"
 DECLARATIONS_TABLE = "supplier-declarations"
 DETERMINATIONS_TABLE = "origin-determinations"
+_TABLE_OF = {DECLARED: DECLARATIONS_TABLE, DETERMINED: DETERMINATIONS_TABLE}
 
 
 def global_table(app: faust.App, settings: Settings, name: str,
@@ -45,32 +45,19 @@ def global_table(app: faust.App, settings: Settings, name: str,
 
 
 def install(app: faust.App, settings: Settings) -> None:
-    declarations = global_table(app, settings, DECLARATIONS_TABLE)
-    determinations = global_table(app, settings, DETERMINATIONS_TABLE)
+    tables = {name: global_table(app, settings, name) for name in _TABLE_OF.values()}
 
-    async def keep(envelope: Envelope, ctx: StageContext) -> None:
-        if envelope.type == DECLARED:
-            declaration = parse_declaration(envelope.data)
-            if declaration.reference != envelope.subject:
-                raise InvalidInput([Problem("reference", "differs from the event's subject")])
-            declarations[declaration.reference] = declaration_data(declaration)
-            ctx.log.info("supplier_declaration_stored", reference=declaration.reference,
-                         valid_until=declaration.valid_until.isoformat())
-        elif envelope.type == DETERMINED:
-            try:
-                determination = PreExportationDetermination.from_json(envelope.data)
-            except (KeyError, ValueError) as exc:
-                raise InvalidInput([Problem("", f"not a determination: {exc}")]) from exc
-            key = determination.product_key
-            if key != envelope.subject:
-                raise InvalidInput([Problem("product_key", "differs from the event's subject")])
-            held = determinations.get(key)
-            if held and str(held["determined_on"]) > determination.determined_on.isoformat():
-                ctx.log.info("origin_determination_outdated", product_key=key)
-                return
-            determinations[key] = determination.to_json()
-            ctx.log.info("origin_determination_stored", product_key=key,
-                         reference=determination.reference,
-                         review_on=determination.review_on.isoformat())
+    def load(envelope: Envelope, batch: Batch) -> Any:
+        table = _TABLE_OF.get(envelope.type)
+        return batch.get(table, envelope.subject) if table else None
 
-    install_stage(app, settings, "registers", [DECLARATIONS_TOPIC, DETERMINATIONS_TOPIC], keep)
+    def decide(held: Any, envelope: Envelope, now: datetime) -> Transition[Any]:
+        return transition.decide(held, envelope)
+
+    def save(envelope: Envelope, entry: Any, batch: Batch) -> None:
+        table = _TABLE_OF.get(envelope.type)
+        if table and entry and entry != batch.get(table, envelope.subject):
+            batch.put(table, envelope.subject, entry)
+
+    run_stage(app, settings, Stage("registers", [DECLARATIONS_TOPIC, DETERMINATIONS_TOPIC],
+                                       tables, load, decide, save))

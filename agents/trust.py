@@ -13,24 +13,21 @@ from __future__ import annotations
 
 import weakref
 from datetime import UTC, datetime
+from typing import Any
 
 import faust
 import structlog
 
-from agents.frame import StageContext, install_stage
+from agents.frame import Stage, keyed, run_stage
 from agents.registers import global_table
-from pipeline.certificate.notification import (
-    TRUST_TOPIC,
-    TRUST_UPDATED,
-    Replayed,
-    TrustNotification,
-)
+from pipeline.certificate.notification import TRUST_TOPIC, Replayed
 from pipeline.certificate.trustview import TrustView, in_force_by_country
-from pipeline.errors import InvalidInput, Problem
 from pipeline.events import Envelope
 from pipeline.issuing import trust_directory
 from pipeline.metrics import TRUST_AUTHORITIES
 from pipeline.settings import Settings
+from pipeline.stages import Transition
+from pipeline.stages import trust as transition
 
 TRUST_TABLE = "trust-notifications"
 GAUGE_EVERY = 30.0  # seconds; a change dated in the future comes into force between events
@@ -64,37 +61,16 @@ def update_gauge(replayed: Replayed) -> None:
 
 def install(app: faust.App, settings: Settings) -> None:
     view = trust_view(app, settings)
-    table = global_table(app, settings, TRUST_TABLE, default=list)  # the view's notifications
+    tables = {TRUST_TABLE: global_table(app, settings, TRUST_TABLE, default=list)}
+    load, save = keyed(TRUST_TABLE, default=[])
 
-    async def keep(envelope: Envelope, ctx: StageContext) -> None:
-        if envelope.type != TRUST_UPDATED:
-            raise InvalidInput([Problem("type", f"{TRUST_TOPIC} carries {TRUST_UPDATED} only, "
-                                                f"not {envelope.type}")])
-        notification = TrustNotification.from_event(envelope.id, envelope.data)
-        if notification.country != envelope.subject:
-            raise InvalidInput([Problem("country", f"{notification.country!r} differs from the "
-                                                   f"event's subject {envelope.subject!r}")])
-        held = list(table[notification.country])
-        if any(value.get("id") == notification.id for value in held):
-            ctx.log.info("trust_notification_already_applied")
-            return
-        registry = view.current()
-        try:
-            registry.apply_update(notification.update)
-        except ValueError as exc:
-            raise InvalidInput([Problem("", str(exc))],
-                               source=f"trust notification {envelope.id}") from exc
-        table[notification.country] = [*held, notification.to_json()]
-        registry = view.current()
-        now = datetime.now(UTC)
-        ctx.log.info("trust_updated", action=notification.action, country=notification.country,
-                     fingerprint=notification.fingerprint,
-                     effective_at=notification.update.effective_at.isoformat(),
-                     reference=notification.reference,
-                     in_force_now=in_force_by_country(registry, now).get(notification.country))
+    def decide(held: Any, envelope: Envelope, now: datetime) -> Transition[Any]:
+        # The registry as the table holds it: one notification per batch (see Stage).
+        return transition.decide(list(held), envelope, view.current())
 
     async def refresh_gauge() -> None:
         update_gauge(Replayed(view.current()))
 
-    install_stage(app, settings, "trust", [TRUST_TOPIC], keep)
+    run_stage(app, settings, Stage("trust", [TRUST_TOPIC], tables, load, decide, save,
+                                       batch_max=1))
     app.timer(GAUGE_EVERY)(refresh_gauge)

@@ -27,6 +27,7 @@ from pipeline.certificate.signing import SigningKey, sign_certificate
 from pipeline.errors import InvalidApplication, Problem
 from pipeline.offices import Office, load_offices
 from pipeline.settings import Settings
+from pipeline.stages import Document
 
 
 def trust_directory(settings: Settings) -> Path:
@@ -122,6 +123,17 @@ class CertificateFactory:
         xml = certified_true_copy(original_xml, version=version, issued_at=issued_at)
         signed = sign_certificate(xml, self.signing_key(office))
         return IssuedDocument(number=number, version=version, xml=signed, signed=True)
+
+    def store_all(self, documents: Sequence[Document]) -> None:
+        """Keep the signed documents of a batch: ``<store>/<number>-v<version>.xml``, each
+        written to a temporary file first and renamed, so a reader never sees half of one.
+        Blocking: the stage frame calls it in an executor."""
+        self.store_dir.mkdir(parents=True, exist_ok=True)
+        for document in documents:
+            target = self.store_dir / document.name
+            partial = target.with_suffix(".partial")
+            partial.write_bytes(document.content)
+            partial.replace(target)
 
     def store(self, certificate: IssuedDocument) -> Path:
         """Keep the signed XML for download: ``<store>/<number>-v<version>.xml``."""

@@ -44,3 +44,14 @@ TRUST_AUTHORITIES = Gauge(
     "Issuing authorities in force now in this worker's trust registry, by country (Rule 3).",
     ["country"],
 )
+STAGE_BATCH_SIZE = Histogram(
+    "eco_stage_batch_events",
+    "Events a stage applied in one batch.",
+    ["stage"],
+    buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500),
+)
+STAGE_STOPPED = Gauge(
+    "eco_stage_stopped",
+    "1 while a stage cannot publish a batch's outputs or dead letters and holds its partitions.",
+    ["stage"],
+)

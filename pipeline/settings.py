@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -101,6 +102,13 @@ class Settings:
                                                 agreement: RCEP=90d,ACFTA=90d (RCEP Article 3.24
                                                 allows 30 to 90 days)
     verification_warning  VERIFICATION_WARNING  how long before that deadline the warning alert
+    partitions            PARTITIONS            partitions of each eco.* topic when created (12;
+                                                the older name KAFKA_PARTITIONS is read too)
+    batch_max             BATCH_MAX             events a stage applies in one batch at most
+    worker_instance_id    WORKER_INSTANCE_ID    static group membership id of this worker;
+                                                default <host>-<worker web port>
+    store                 STORE                 table store: rocksdb:// (default) or memory://
+    rocksdb_cache_mb      ROCKSDB_CACHE_MB      block cache of each table's RocksDB (MiB)
     """
 
     kafka_bootstrap: str = "127.0.0.1:9092"
@@ -130,6 +138,21 @@ class Settings:
     verification_deadlines: Mapping[str, float] = field(
         default_factory=lambda: {"RCEP": 90 * 86400.0, "ACFTA": 90 * 86400.0})
     verification_warning: float = 14 * 86400.0
+    # The stage frame (batches) and the worker's group membership.
+    batch_max: int = 200
+    worker_instance_id: str = ""
+    store: str = "memory://"
+    rocksdb_cache_mb: int = 16
+
+    @property
+    def partitions(self) -> int:
+        """Partitions of each eco.* topic when created (``ECO_PARTITIONS``)."""
+        return self.kafka_partitions
+
+    def group_instance_id(self) -> str:
+        """This worker's static membership id: a restarted worker takes its partitions back
+        at once instead of waiting for the session timeout."""
+        return self.worker_instance_id or f"{socket.gethostname()}-{self.worker_web_port}"
 
     def examination_day(self) -> date:
         """The day examinations are made as of: the configured one, or today (UTC)."""
@@ -175,7 +198,8 @@ class Settings:
         sandbox_port = integer("SANDBOX_PORT", d.sandbox_port)
         return cls(
             kafka_bootstrap=get("KAFKA_BOOTSTRAP", d.kafka_bootstrap),
-            kafka_partitions=integer("KAFKA_PARTITIONS", d.kafka_partitions),
+            kafka_partitions=integer("PARTITIONS", integer("KAFKA_PARTITIONS",
+                                                          d.kafka_partitions)),
             app_id=get("APP_ID", d.app_id),
             data_dir=Path(get("DATA_DIR", str(d.data_dir))),
             worker_web_port=worker_port,
@@ -223,4 +247,8 @@ class Settings:
                 get("VERIFICATION_WARNING", str(d.verification_warning)),
                 "ECO_VERIFICATION_WARNING",
             ),
+            batch_max=integer("BATCH_MAX", d.batch_max),
+            worker_instance_id=get("WORKER_INSTANCE_ID", d.worker_instance_id),
+            store=get("STORE", d.store),
+            rocksdb_cache_mb=integer("ROCKSDB_CACHE_MB", d.rocksdb_cache_mb),
         )

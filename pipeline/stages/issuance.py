@@ -1,0 +1,256 @@
+"""The issuance stage's decisions: routing each request to its issuing office, and issuing
+certificates there (Form E Rule 8(c)) or acting on an authorised officer's request (Rule 10).
+
+The router forwards each qualified verification, and each officer's request, to
+``eco.issuance-requests`` keyed by issuing office, so one partition owns an office's number
+sequence. The issuer's state for one event is the application's certificate record and the
+serial block of the office and year (``pipeline.stages.serials``). Dates come from the
+events (the verification's or the request's time), never from the clock at processing: a
+replay builds the same certificate under the same number.
+
+Each signed document is verified against the trust registry as it stands before its number is
+recorded: an office whose issuing authority was withdrawn issues nothing (Form E Rule 3), and
+the serial stays free for the next certificate.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from pipeline import events, versions
+from pipeline.certificate.trust import TrustRegistry
+from pipeline.certificate.verification import verify_certificate
+from pipeline.errors import BusinessRejection, InvalidApplication, Problem, SignatureInvalid
+from pipeline.events import Envelope
+from pipeline.issuing import CertificateFactory, IssuedDocument
+from pipeline.stages import Document, Emit, Note, Transition, instant, unchanged
+from pipeline.stages.alerts import derived_id
+from pipeline.stages.serials import SerialBlock
+
+COMPLETED = "eco.verification.completed.v1"
+REQUESTED = "eco.certificate.requested.v1"
+ISSUED = "eco.certificate.issued.v1"
+REQUESTS_TOPIC = "eco.issuance-requests"
+SOURCE = "eco/issuance"
+
+Record = Mapping[str, Any]
+
+
+# -- the router --------------------------------------------------------------------------
+
+def route(office: str, event: Envelope) -> Transition[str]:
+    """Forward a qualified verification or an officer's request to the issuing office's
+    partition; the state is the application's issuing office."""
+    if event.type == REQUESTED:
+        if not office:
+            raise BusinessRejection(f"{event.subject}: no certificate has been issued")
+    elif event.type == COMPLETED and event.data["verdict"] == "QUALIFIED":
+        office = office_in(event)
+    else:
+        return unchanged(office)
+    return Transition(office, outputs=(Emit(event, topic=REQUESTS_TOPIC, key=office),),
+                      notes=(Note("issuance_requested",
+                                  fields={"issuing_office": office, "ce_type": event.type}),))
+
+
+def office_in(event: Envelope) -> str:
+    """The issuing office a verification's application document names."""
+    document = _document(event.data["document"], event.subject)
+    return str(document.get("issuing_office") or "")
+
+
+# -- the issuer --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Ledger:
+    """The issuer's state for one event: the application's certificate record and the serial
+    block of the office and year it would number in."""
+
+    record: Record | None
+    block: SerialBlock
+
+
+@dataclass(frozen=True)
+class Issuer:
+    """How certificates are made: built and signed with the offices' keys (loaded once), and
+    verified against the trust registry as it stands."""
+
+    factory: CertificateFactory
+    trust: TrustRegistry
+
+    def in_force(self, certificate: IssuedDocument, office: str) -> IssuedDocument:
+        if certificate.signed:
+            try:
+                verify_certificate(certificate.xml, self.trust)
+            except SignatureInvalid as exc:
+                raise SignatureInvalid(
+                    f"certificate {certificate.number} version {certificate.version} of "
+                    f"office {office} not issued: {exc}") from exc
+        return certificate
+
+
+def block_key(event: Envelope, record: Record | None) -> str | None:
+    """The serial block an event may number in (``office:year``), or None."""
+    if event.type == REQUESTED and record:
+        return f"{record['issuing_office']}:{_issued_at(event).year}"
+    if event.type == COMPLETED and event.data["verdict"] == "QUALIFIED" and not record:
+        return f"{office_in(event)}:{_issued_at(event).year}"
+    return None
+
+
+def holder_of(event: Envelope) -> str:
+    """Who a serial is allocated for: the application, or the officer's request."""
+    return event.id if event.type == REQUESTED else event.subject
+
+
+def recorded(record: Record | None, holder: str, application_id: str) -> bool:
+    """Whether the certificate allocated for ``holder`` is in ``record``."""
+    if not record:
+        return False
+    return holder == application_id or holder in record.get("requests", {})
+
+
+def issue(ledger: Ledger, event: Envelope, issuer: Issuer) -> Transition[Ledger]:
+    """Issue the certificate of a qualified verification, or act on an officer's request; a
+    replay finds its record and publishes the same events again, and stores the document."""
+    if event.type == REQUESTED:
+        return _act(ledger, event, issuer)
+    if event.type != COMPLETED or event.data["verdict"] != "QUALIFIED":
+        return unchanged(ledger)
+    application_id = event.subject
+    record = ledger.record
+    block = ledger.block
+    notes: tuple[Note, ...] = ()
+    if not record:
+        document = _document(event.data["document"], application_id)
+        office = issuer.factory.office(str(document.get("issuing_office") or ""))
+        issued_at = _issued_at(event)
+        serial, block = block.serial_for(application_id, application_id)
+        retroactive = bool(event.data.get("issued_retroactively"))
+        certificate = issuer.in_force(issuer.factory.issue(
+            document, event.data["items"], office=office, serial=serial, version=1,
+            issued_at=issued_at, issued_retroactively=retroactive), office.code)
+        record = {
+            "certificate_number": certificate.number,
+            "version": 1,
+            "issuing_office": office.code,
+            "agreement": str(document.get("agreement")),
+            "importing_country": str(document["importer"]["country"]),
+            "tenant": str(document.get("exporter", {}).get("id") or ""),
+            "issued_at": issued_at.isoformat(),
+            "document_xml": certificate.xml.decode(),
+            "signed": certificate.signed,
+            "state": "ISSUED",
+            # What a later correction rebuilds from (Rule 10).
+            "document": event.data["document"],
+            "items": versions.plain(event.data["items"]),
+            "issued_retroactively": retroactive,
+        }
+        notes = (_issued_note(record, serial),)
+    issued = events.new_envelope(
+        ISSUED, versions.issued_data(application_id, record), source=SOURCE,
+        subject=application_id, traceparent=event.traceparent,
+        id=derived_id(application_id, "issued", record["certificate_number"],
+                      str(record["version"])))
+    return Transition(Ledger(record, block), outputs=(Emit(issued),),
+                      documents=(_document_of(record),), notes=notes)
+
+
+def release_on_failure(ledger: Ledger, event: Envelope, reason: str
+                       ) -> Transition[Ledger] | None:
+    """A request that failed for good gives back the serial it may hold (no gap)."""
+    return Transition(replace(ledger, block=ledger.block.release(holder_of(event))),
+                      dead_letter=reason)
+
+
+def _act(ledger: Ledger, event: Envelope, issuer: Issuer) -> Transition[Ledger]:
+    """An officer's request: supersede with a correction, certified true copy, or revoke."""
+    request = versions.OfficerRequest.from_event(event.id, event.data)
+    application_id = event.subject
+    record = dict(ledger.record or {})
+    applied = record.get("requests", {}).get(request.request_id)
+    if applied is not None:  # a replay: publish what the request produced, again
+        # An older request keeps no signed XML (see _compact_requests): its issued event
+        # names a version superseded since, and only its other events are published again.
+        outputs = [versions.Output.from_json(o) for o in applied
+                   if o["type"] != ISSUED or "document_xml" in o["data"]]
+        return Transition(ledger, outputs=_emits(outputs, application_id, event),
+                          documents=(_document_of(record),))
+    versions.check_request(request, record)
+    at = _issued_at(event)
+    office = issuer.factory.office(record["issuing_office"])
+    block = ledger.block
+    serial: int | None = None
+    if request.action == versions.REVOKE:
+        record, outputs = versions.revocation(record, request, at)
+    else:
+        if request.action == versions.SUPERSEDE:
+            document = versions.corrected_document(request, record)
+            serial, block = block.serial_for(request.request_id, application_id)
+            certificate = issuer.in_force(issuer.factory.issue(
+                document, record["items"], office=office, serial=serial,
+                version=int(record["version"]) + 1, issued_at=at,
+                issued_retroactively=bool(record.get("issued_retroactively")),
+                supersedes=record["certificate_number"]), office.code)
+            request = replace(request, document=json.dumps(document))
+        else:
+            certificate = issuer.in_force(issuer.factory.copy(
+                record["document_xml"].encode(), record["certificate_number"], office=office,
+                version=int(record["version"]) + 1, issued_at=at), office.code)
+        record, outputs = versions.new_version(record, request, number=certificate.number,
+                                               xml=certificate.xml.decode(), issued_at=at)
+    record = _compact_requests(record, request.request_id)
+    note = Note("certificate_request_applied", fields={
+        "action": request.action, "approved_by": request.approved_by, "serial": serial,
+        "certificate_number": record["certificate_number"], "version": record["version"]})
+    return Transition(Ledger(record, block), outputs=_emits(outputs, application_id, event),
+                      documents=(_document_of(record),), notes=(note,))
+
+
+def _compact_requests(record: Record, request_id: str) -> dict[str, Any]:
+    """Keep each applied request's outputs, but not a signed document per correction: the
+    record holds the current version's XML once, and older requests keep their ids only."""
+    requests: dict[str, Any] = {}
+    for rid, outputs in dict(record.get("requests", {})).items():
+        requests[rid] = outputs if rid == request_id else [
+            {**o, "data": {k: v for k, v in o["data"].items() if k != "document_xml"}}
+            if isinstance(o, Mapping) and "data" in o else o for o in outputs]
+    return {**record, "requests": requests}
+
+
+def _emits(outputs: list[versions.Output], application_id: str, trigger: Envelope
+           ) -> tuple[Emit, ...]:
+    return tuple(Emit(events.new_envelope(
+        o.type, dict(o.data), source=SOURCE, subject=application_id,
+        id=derived_id(*o.key_parts), traceparent=trigger.traceparent)) for o in outputs)
+
+
+def _document_of(record: Record) -> Document:
+    return Document(f"{record['certificate_number']}-v{record['version']}.xml",
+                    str(record["document_xml"]).encode())
+
+
+def _issued_note(record: Record, serial: int) -> Note:
+    return Note("certificate_issued", fields={
+        "certificate_number": record["certificate_number"], "version": record["version"],
+        "issuing_office": record["issuing_office"], "agreement": record["agreement"],
+        "serial": serial, "signed": record["signed"]})
+
+
+def _issued_at(event: Envelope) -> datetime:
+    """A certificate's date: the time of the event that asked for it, to the second."""
+    return instant(event.time)
+
+
+def _document(text: str, source: str) -> dict[str, Any]:
+    try:
+        document = json.loads(text)
+    except ValueError as exc:
+        raise InvalidApplication([Problem("document", f"not JSON: {exc}")], source) from exc
+    if not isinstance(document, dict):
+        raise InvalidApplication([Problem("document", "not a JSON object")], source)
+    return document
