@@ -16,8 +16,12 @@ Stages route on these classes and on nothing else::
         ├── IllegalTransition         a state change the state machine forbids
         └── BusinessRejection         a final "no" from a rule or a counterparty
 
-Anything else raised inside a stage is treated as permanent for that message
-(it is dead-lettered with its type and text) so that one bad message never
+Outside the tree, a timeout (``TimeoutError``) and an operating-system error
+(``OSError``: connection refused or reset, a full disk, the document store) are
+retryable too; the stage frame turns the Kafka client's errors into
+DependencyUnavailable at its edge (a record the broker refuses for its size is
+permanent). Anything else raised inside a stage is treated as permanent for that
+message (it is dead-lettered with its type and text) so that one bad message never
 blocks the ones behind it.
 """
 
@@ -100,6 +104,13 @@ class BusinessRejection(PermanentError):
     """A final negative answer from a rule or a counterparty."""
 
 
+TRANSIENT: tuple[type[BaseException], ...] = (TimeoutError, OSError)
+"""Errors from outside the tree that may pass: timeouts, connections, files."""
+
+
 def is_retryable(error: BaseException) -> bool:
-    """True only for errors of the retryable branch; unknown errors are permanent."""
-    return isinstance(error, EcoError) and error.retryable
+    """True for errors of the retryable branch, timeouts and OS errors; unknown errors are
+    permanent."""
+    if isinstance(error, EcoError):
+        return error.retryable
+    return isinstance(error, TRANSIENT)
