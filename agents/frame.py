@@ -41,6 +41,7 @@ from aiokafka.errors import KafkaError
 from faust import streams as faust_streams
 
 from pipeline import events
+from pipeline.app import table_options
 from pipeline.errors import DependencyUnavailable, EcoError, PermanentError, is_retryable
 from pipeline.events import Envelope
 from pipeline.metrics import (
@@ -82,8 +83,11 @@ def raw_topic(app: faust.App, name: str) -> faust.TopicT:
 
 def json_table(app: faust.App, settings: Settings, name: str, default: Callable[[], Any]
                ) -> Any:
-    """A Kafka-backed table of plain JSON values keyed by string (application id or office)."""
-    return app.Table(name, default=default, partitions=settings.kafka_partitions)
+    """A Kafka-backed table of plain JSON values keyed by string (application id or office),
+    in the configured store (RocksDB by default)."""
+    options = table_options(settings) if settings.store.startswith("rocksdb") else None
+    return app.Table(name, default=default, partitions=settings.kafka_partitions,
+                     options=options)
 
 
 def writing_for(event: Any) -> None:
@@ -98,22 +102,22 @@ class Batch:
 
     def __init__(self, tables: dict[str, Any]) -> None:
         self._tables = tables
-        self._writes: dict[tuple[str, str], tuple[Any, Any]] = {}
+        self._writes: dict[tuple[str, Any], tuple[Any, Any]] = {}
         self.current: Any = None  # the Faust event being decided
 
-    def get(self, table: str, key: str) -> Any:
+    def get(self, table: str, key: Any) -> Any:
         found = self._writes.get((table, key))
         if found is not None:
             return None if found[0] is _DELETED else found[0]
         value = self._tables[table].get(key)
         return value if value else None
 
-    def stored(self, table: str, key: str) -> Any:
+    def stored(self, table: str, key: Any) -> Any:
         """The value the table held before this batch."""
         value = self._tables[table].get(key)
         return value if value else None
 
-    def put(self, table: str, key: str, value: Any) -> None:
+    def put(self, table: str, key: Any, value: Any) -> None:
         self._writes[(table, key)] = (_DELETED if value is None else value, self.current)
 
     def apply(self, tables: Iterable[str]) -> int:

@@ -40,8 +40,9 @@ def global_table(app: faust.App, settings: Settings, name: str,
     """
     if name in app.tables:
         return app.tables[name]
+    # Small, read whole by every worker: kept in memory.
     return app.GlobalTable(name, default=default, partitions=settings.kafka_partitions,
-                           recovery_buffer_size=1)
+                           recovery_buffer_size=1, store="memory://")
 
 
 def install(app: faust.App, settings: Settings) -> None:

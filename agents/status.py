@@ -1,21 +1,23 @@
-"""Status stage: the current state and history of every application, in a Kafka-backed table,
-published to the compacted topic ``eco.status`` (key: application id, value: JSON) that
-``eco status`` and the portal read. The decision is ``pipeline.stages.status``."""
+"""Status stage: the current state and history of every application, decided by
+``pipeline.stages.status``. The status table's own changelog is the compacted topic
+``eco.status`` (key: application id, value: the Avro status record of
+``pipeline.statusrecord``), so each change is written once, and a replay that changes nothing
+writes nothing; ``eco status`` and the portal read that topic."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
 import faust
 
-from agents.frame import Batch, Stage, json_table, run_stage
+from agents.frame import Batch, Stage, run_stage
 from pipeline.events import Envelope
 from pipeline.settings import Settings
-from pipeline.stages import Plain, Transition
+from pipeline.stages import Transition
 from pipeline.stages import status as transition
 from pipeline.states import CertificateStatus
+from pipeline.statusrecord import decode_status, encode_status
 
 STATUS_TOPIC = "eco.status"
 TABLE = "status"
@@ -24,39 +26,44 @@ SOURCES = ["eco.application", "eco.verification", "eco.issuance", "eco.transmiss
            "eco.customs-response", "eco.alert"]
 
 
+def status_table(app: faust.App, settings: Settings) -> Any:
+    """The status table of Avro records keyed by application id, its changelog ``eco.status``."""
+    changelog = app.topic(STATUS_TOPIC, key_type=bytes, value_type=bytes, key_serializer="raw",
+                          value_serializer="raw", partitions=settings.kafka_partitions,
+                          compacting=True, internal=False)
+    return app.Table(TABLE, key_type=bytes, value_type=bytes, changelog_topic=changelog,
+                     partitions=settings.kafka_partitions)
+
+
 def install(app: faust.App, settings: Settings) -> None:
-    loaded: dict[str, tuple[Any, CertificateStatus]] = {}  # the last record read, parsed once
+    parsed: dict[bytes, tuple[bytes, CertificateStatus]] = {}
 
     def load(envelope: Envelope, batch: Batch) -> CertificateStatus | None:
-        stored = batch.get(TABLE, envelope.subject)
+        key = envelope.subject.encode()
+        stored = batch.get(TABLE, key)
         if not stored:
             return None
-        cached = loaded.get(envelope.subject)
-        if cached is not None and cached[0] is stored:
+        cached = parsed.get(key)
+        if cached is not None and cached[0] == stored:
             return cached[1]
-        status = CertificateStatus.from_json(stored)
-        remember(envelope.subject, stored, status)
+        status = CertificateStatus.from_json(decode_status(stored))
+        remember(key, stored, status)
         return status
 
-    def remember(key: str, stored: Any, status: CertificateStatus) -> None:
-        if len(loaded) >= CACHED:
-            loaded.clear()
-        loaded[key] = (stored, status)
+    def remember(key: bytes, stored: bytes, status: CertificateStatus) -> None:
+        if len(parsed) >= CACHED:
+            parsed.clear()
+        parsed[key] = (stored, status)
 
     def decide(current: CertificateStatus | None, envelope: Envelope, now: datetime
                ) -> Transition[CertificateStatus | None]:
-        step = transition.decide(current, envelope)
-        if step.state is None or step.state is current:
-            return step
-        record = json.dumps(step.state.to_json()).encode()
-        return Transition(step.state, notes=step.notes, outputs=(Plain(
-            STATUS_TOPIC, envelope.subject, record, (("content-type", b"application/json"),)),))
+        return transition.decide(current, envelope)
 
     def save(envelope: Envelope, status: CertificateStatus | None, batch: Batch) -> None:
         if status is not None and status is not load(envelope, batch):
-            record = status.to_json()
-            batch.put(TABLE, envelope.subject, record)
-            remember(envelope.subject, record, status)
+            key, record = envelope.subject.encode(), encode_status(status.to_json())
+            batch.put(TABLE, key, record)
+            remember(key, record, status)
 
-    tables = {TABLE: json_table(app, settings, TABLE, dict)}
+    tables = {TABLE: status_table(app, settings)}
     run_stage(app, settings, Stage("status", SOURCES, tables, load, decide, save))

@@ -5,7 +5,6 @@ the demo and the tests)."""
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
@@ -17,6 +16,7 @@ from aiokafka.partitioner import murmur2
 from pipeline import events
 from pipeline.errors import DependencyUnavailable, EcoError
 from pipeline.events import Envelope
+from pipeline.statusrecord import decode_status
 
 STATUS_TOPIC = "eco.status"
 ALERT_TOPIC = "eco.alert"
@@ -112,8 +112,18 @@ async def latest_statuses(bootstrap: str, ids: Sequence[str] | None = None
     async for record in read_topic(bootstrap, STATUS_TOPIC):
         key = record.key.decode() if record.key else ""
         if (wanted is None or key in wanted) and record.value is not None:
-            latest[key] = json.loads(record.value)
+            found = _status(record.value)
+            if found is not None:
+                latest[key] = found
     return latest
+
+
+def _status(value: bytes) -> dict[str, Any] | None:
+    """A status record of ``eco.status`` (Avro; JSON from earlier versions), or None."""
+    try:
+        return decode_status(value)
+    except EcoError:
+        return None
 
 
 async def wait_for_statuses(bootstrap: str, ids: Sequence[str],
@@ -133,8 +143,9 @@ async def wait_for_statuses(bootstrap: str, ids: Sequence[str],
 
     async for record in read_topic(bootstrap, STATUS_TOPIC, follow=True, stop=finished):
         key = record.key.decode() if record.key else ""
-        if key in wanted and record.value is not None:
-            latest[key] = json.loads(record.value)
+        found = _status(record.value) if key in wanted and record.value is not None else None
+        if found is not None:
+            latest[key] = found
             if on_change is not None:
                 on_change(key, latest[key])
     return latest

@@ -84,7 +84,8 @@ class Settings:
     sandbox_port          SANDBOX_PORT          port the sandbox customs listens on
     callback_url          CALLBACK_URL          where customs deliver responses (the worker)
     direct_countries      DIRECT_COUNTRIES      importing countries with a direct connection
-    examination_date      EXAMINATION_DATE      examine as of this day (YYYY-MM-DD); default today
+    examination_date      EXAMINATION_DATE      examine as of this day (YYYY-MM-DD); default the
+                                                day each application was submitted
     circuit_failures      CIRCUIT_FAILURES      consecutive delivery failures that open a country's
                                                 circuit breaker
     circuit_reset         CIRCUIT_RESET         how long an open circuit refuses calls before it
@@ -141,7 +142,7 @@ class Settings:
     # The stage frame (batches) and the worker's group membership.
     batch_max: int = 200
     worker_instance_id: str = ""
-    store: str = "memory://"
+    store: str = "rocksdb://"
     rocksdb_cache_mb: int = 16
 
     @property

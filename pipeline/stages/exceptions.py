@@ -291,3 +291,18 @@ def _due(app_id: str, kind: str, entry: Mapping[str, Any], at: float, which: str
          "version": entry["version"], "due_at": datetime.fromtimestamp(at, UTC)},
         source="eco/exceptions", subject=app_id, id=derived_id(*parts),
     )
+
+
+def next_due(watch: Watch, warning: float) -> float | None:
+    """When the earliest pending deadline of ``watch`` falls due (None: nothing pending)."""
+    times: list[float] = []
+    entry = watch.response
+    if entry and not entry.get("alerted") and not entry.get("decided"):
+        times.append(float(entry["deadline"]))
+    entry = watch.verification
+    if entry and "deadline" in entry and not entry.get("replied"):
+        if not entry.get("warned"):
+            times.append(float(entry["deadline"]) - warning)
+        elif not entry.get("passed"):
+            times.append(float(entry["deadline"]))
+    return min(times) if times else None

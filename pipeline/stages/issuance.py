@@ -85,7 +85,8 @@ class Issuer:
     def in_force(self, certificate: IssuedDocument, office: str) -> IssuedDocument:
         if certificate.signed:
             try:
-                verify_certificate(certificate.xml, self.trust)
+                # Built and validated against the XSD just before it was signed.
+                verify_certificate(certificate.xml, self.trust, schema_checked=True)
             except SignatureInvalid as exc:
                 raise SignatureInvalid(
                     f"certificate {certificate.number} version {certificate.version} of "
