@@ -113,7 +113,7 @@ class Settings:
     """
 
     kafka_bootstrap: str = "127.0.0.1:9092"
-    kafka_partitions: int = 4
+    kafka_partitions: int = 12
     app_id: str = "eco-pipeline"
     data_dir: Path = Path(".eco")
     worker_web_port: int = 6066

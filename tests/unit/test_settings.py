@@ -122,3 +122,16 @@ def test_settings_are_frozen() -> None:
 def test_a_duration_is_a_finite_non_negative_number(value: str) -> None:
     with pytest.raises(ValueError, match="ECO_DEADLINE_CHECK_EVERY"):
         Settings.from_env({"ECO_DEADLINE_CHECK_EVERY": value})
+
+
+def test_the_frame_and_membership_settings() -> None:
+    defaults = Settings.from_env({"ECO_WORKER_WEB_PORT": "7001"})
+    assert defaults.partitions == 12 and defaults.batch_max == 200
+    assert defaults.store == "rocksdb://"
+    assert defaults.group_instance_id().endswith("-7001")
+    chosen = Settings.from_env({"ECO_PARTITIONS": "6", "ECO_KAFKA_PARTITIONS": "8",
+                                "ECO_BATCH_MAX": "50", "ECO_WORKER_INSTANCE_ID": "w-1",
+                                "ECO_STORE": "memory://", "ECO_ROCKSDB_CACHE_MB": "4"})
+    assert (chosen.partitions, chosen.batch_max, chosen.group_instance_id()) == (6, 50, "w-1")
+    assert (chosen.store, chosen.rocksdb_cache_mb) == ("memory://", 4)
+    assert Settings.from_env({"ECO_KAFKA_PARTITIONS": "8"}).partitions == 8
