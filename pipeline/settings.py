@@ -101,6 +101,8 @@ class Settings:
                                                 agreement: RCEP=90d,ACFTA=90d (RCEP Article 3.24
                                                 allows 30 to 90 days)
     verification_warning  VERIFICATION_WARNING  how long before that deadline the warning alert
+    customs_in_flight     CUSTOMS_IN_FLIGHT     deliveries under way at once to one country's
+                                                customs (over one reused HTTP session)
     """
 
     kafka_bootstrap: str = "127.0.0.1:9092"
@@ -130,6 +132,7 @@ class Settings:
     verification_deadlines: Mapping[str, float] = field(
         default_factory=lambda: {"RCEP": 90 * 86400.0, "ACFTA": 90 * 86400.0})
     verification_warning: float = 14 * 86400.0
+    customs_in_flight: int = 8
 
     def examination_day(self) -> date:
         """The day examinations are made as of: the configured one, or today (UTC)."""
@@ -223,4 +226,5 @@ class Settings:
                 get("VERIFICATION_WARNING", str(d.verification_warning)),
                 "ECO_VERIFICATION_WARNING",
             ),
+            customs_in_flight=integer("CUSTOMS_IN_FLIGHT", d.customs_in_flight),
         )
