@@ -94,7 +94,7 @@ class RetryIndex:
 
     def countries(self) -> list[str]:
         """The countries with a delivery in the index."""
-        return [country for country in self._heaps if self.first(country) is not None]
+        return [country for country in list(self._heaps) if self.first(country) is not None]
 
     def first(self, country: str) -> PendingDelivery | None:
         """The earliest due delivery of ``country`` (due or not yet)."""

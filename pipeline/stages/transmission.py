@@ -7,8 +7,9 @@ marking, Form E Rule 8) meets three kinds of event, each one call of
 - ``Arrived``: the stage read it. A country without a direct connection goes to the manual
   channel at once; any other delivery enters the retry schedule, due now.
 - ``Due``: its time in the schedule came. The country's circuit says whether it goes out:
-  closed with a free slot, or half-open with no other probe under way. An open circuit holds
-  it; one open longer than ``fallback_after`` sends it to the manual channel.
+  closed with a free slot, or half-open with no other probe under way. A circuit that refuses
+  the call holds it, or, once open longer than ``fallback_after``, sends it to the manual
+  channel.
 - ``Attempted``: the customs answered (a receipt, a refusal) or did not (``NoAnswer``: a
   timeout, a 5xx, no connection). An answer closes the circuit and ends the delivery; no
   answer counts towards the circuit, and the delivery re-enters the schedule (back-off while
@@ -194,15 +195,15 @@ def _arrived(circuit: CircuitBreaker, event: Arrived, now: float) -> Transition:
 def _due(circuit: CircuitBreaker, event: Due, now: float, policy: DeliveryPolicy) -> Transition:
     d = event.delivery
     if circuit.is_open:
+        if circuit.allows(now) and event.in_flight == 0:
+            return Transition(circuit, scheduled=d, send=True)  # the probe of a half-open circuit
         held = circuit.open_for(now)
         if held >= policy.fallback_after:
             return _to_manual_channel(
                 circuit, d, now,
                 f"the circuit of {d.importing_country} customs has been open for {held:.0f} s "
                 f"(more than {policy.fallback_after:.0f} s): manual channel")
-        if not circuit.allows(now) or event.in_flight > 0:
-            return Transition(circuit, scheduled=d)  # one probe at a time while half-open
-        return Transition(circuit, scheduled=d, send=True)
+        return Transition(circuit, scheduled=d)  # held: one probe at a time
     if event.in_flight >= policy.in_flight:
         return Transition(circuit, scheduled=d)
     return Transition(circuit, scheduled=d, send=True)
@@ -230,9 +231,11 @@ def _no_answer(circuit: CircuitBreaker, d: PendingDelivery, answer: NoAnswer, no
     if after.is_open:
         # Held until a probe gets through or the manual channel takes over; not counted against
         # the delivery's own tries, as before: the country is down, not this certificate.
+        # Due again at the next probe, or when the manual channel takes over if that is sooner.
+        due = min(after.retry_at, (after.open_since or now) + policy.fallback_after)
         held = Note("transmission_held", "info", {"country": d.importing_country,
-                                                  "wait_s": round(after.retry_at - now, 3)})
-        return Transition(after, scheduled=replace(d, due=after.retry_at), notes=(*notes, held))
+                                                  "wait_s": round(due - now, 3)})
+        return Transition(after, scheduled=replace(d, due=due), notes=(*notes, held))
     if d.attempts >= policy.retry_attempts:
         return _failed(after, d, now, f"no answer after {d.attempts} attempts: {answer.reason}",
                        notes)

@@ -49,3 +49,11 @@ def test_the_index_is_rebuilt_from_table_rows_leaving_out_busy_deliveries() -> N
     assert index.get(delivery("A-1").delivery_id) == delivery("A-1", due=9.0)
     assert delivery("A-2").delivery_id not in index
     assert index.first("MY") == delivery("A-3", "MY", due=2.0) and len(index) == 2
+
+
+def test_countries_drops_a_country_whose_deliveries_all_left() -> None:
+    index = RetryIndex()
+    index.put(delivery("A-1", "VN", 1.0))
+    index.put(delivery("A-2", "TH", 2.0))
+    index.pop(delivery("A-1").delivery_id)
+    assert index.countries() == ["TH"]

@@ -163,3 +163,13 @@ def test_deliveries_round_trip_through_the_schedule_json() -> None:
     assert PendingDelivery.from_json(waiting.to_json()) == waiting
     opened = CircuitBreaker(2, 3.0, failures=4, open_since=T0, retry_at=T0 + 3)
     assert CircuitBreaker.from_json(opened.to_json()) == opened
+
+
+def test_a_long_open_circuit_still_lets_a_probe_through_before_the_manual_channel() -> None:
+    long_open = CircuitBreaker(1, 2.0, failures=9, open_since=T0 - 600, retry_at=T0 - 1)
+    waiting = replace(DELIVERY, due=T0)
+    assert decide(long_open, Due(waiting, 0), T0, POLICY).send, "the endpoint may be back"
+    refused = decide(long_open, Due(waiting, 1), T0, POLICY)
+    assert [o.ce_type for o in refused.outputs] == [FALLBACK], "refused by the circuit: manual"
+    failed = decide(long_open, Attempted(waiting, NoAnswer("down")), T0, POLICY)
+    assert failed.scheduled is not None and failed.scheduled.due == T0 + 2.0
