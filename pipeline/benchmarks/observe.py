@@ -29,7 +29,7 @@ async def milestone_times(bootstrap: str, ids: Iterable[str], milestone: str, *,
     """The first time (``ce_time``) each application reached ``milestone``; with a
     ``timeout``, follow the topic until every id has it or the deadline passes."""
     topic, ce_type, status = MILESTONES[milestone]
-    wanted, found = set(ids), {}
+    wanted, found = set(ids), dict[str, datetime]()
     deadline = time.monotonic() + timeout
 
     def finished() -> bool:

@@ -232,7 +232,7 @@ def _no_answer(circuit: CircuitBreaker, d: PendingDelivery, answer: NoAnswer, no
         # Held until a probe gets through or the manual channel takes over; not counted against
         # the delivery's own tries, as before: the country is down, not this certificate.
         # Due again at the next probe, or when the manual channel takes over if that is sooner.
-        due = min(after.retry_at, (after.open_since or now) + policy.fallback_after)
+        due = max(now, min(after.retry_at, (after.open_since or now) + policy.fallback_after))
         held = Note("transmission_held", "info", {"country": d.importing_country,
                                                   "wait_s": round(due - now, 3)})
         return Transition(after, scheduled=replace(d, due=due), notes=(*notes, held))

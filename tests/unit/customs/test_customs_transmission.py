@@ -172,4 +172,6 @@ def test_a_long_open_circuit_still_lets_a_probe_through_before_the_manual_channe
     refused = decide(long_open, Due(waiting, 1), T0, POLICY)
     assert [o.ce_type for o in refused.outputs] == [FALLBACK], "refused by the circuit: manual"
     failed = decide(long_open, Attempted(waiting, NoAnswer("down")), T0, POLICY)
-    assert failed.scheduled is not None and failed.scheduled.due == T0 + 2.0
+    assert failed.scheduled is not None and failed.scheduled.due == T0, "due at once, and"
+    again = decide(failed.circuit, Due(failed.scheduled, 0), T0, POLICY)
+    assert [o.ce_type for o in again.outputs] == [FALLBACK], "the probe failed: manual channel"
