@@ -59,6 +59,18 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(rank, len(ordered) - 1)]
 
 
+def sustained_rate(times: Iterable[datetime]) -> float:
+    """Events per second between the 10th and the 90th percentile of their times: the rate
+    held once the pipeline is busy, without the ramp-up and the tail (all of them if few)."""
+    ordered = sorted(times)
+    if len(ordered) < 2:
+        return 0.0
+    cut = len(ordered) // 10 if len(ordered) >= 20 else 0
+    first, last = cut, len(ordered) - 1 - cut
+    span = (ordered[last] - ordered[first]).total_seconds()
+    return (last - first) / span if span > 0 else 0.0
+
+
 def latencies_ms(start: Mapping[str, datetime], end: Mapping[str, datetime]) -> list[float]:
     """Milliseconds from ``start`` to ``end`` for each application that has both."""
     return [(end[i] - start[i]).total_seconds() * 1000 for i in start if i in end]

@@ -22,6 +22,7 @@ from pipeline.benchmarks.observe import (
     milestone_times,
     percentile,
     rss_mb,
+    sustained_rate,
 )
 from pipeline.benchmarks.report import Figure
 from pipeline.errors import DependencyUnavailable
@@ -148,9 +149,12 @@ def _flat_out(load: Load, plan: LoadPlan, out: Measured, say: Callable[[str], No
     if not accepted or not submitted:
         return
     span = (max(accepted.values()) - min(submitted.values())).total_seconds()
-    rate = len(accepted) / span if span > 0 else 0.0
+    rate = sustained_rate(accepted.values())
     out.add("pipeline.flat_out", rate, "certificates/s",
-            f"{len(accepted)} applications, first submission to last ACCEPTED (event times)")
+            f"{len(accepted)} applications at once, ACCEPTED per second between the 10th and "
+            "90th percentile of their acceptance times")
+    out.add("pipeline.flat_out_overall", len(accepted) / span if span > 0 else 0.0,
+            "certificates/s", "the same, first submission to last ACCEPTED")
     out.headline["throughput_per_s"] = rate
 
 
@@ -231,9 +235,9 @@ def _two_workers(load: Load, plan: LoadPlan, out: Measured, say: Callable[[str],
     twice = asyncio.run(_issued_twice(stack.bootstrap, set(ids)))
     shares = [_processed(p) for p in (stack.env["ECO_WORKER_WEB_PORT"], str(port))]
     if accepted and submitted:
-        span = (max(accepted.values()) - min(submitted.values())).total_seconds()
-        out.add("two_workers.throughput", len(accepted) / span if span > 0 else 0.0,
-                "certificates/s", f"{len(accepted)} of {len(ids)} accepted with two workers")
+        out.add("two_workers.throughput", sustained_rate(accepted.values()),
+                "certificates/s", f"{len(accepted)} of {len(ids)} accepted with two workers, "
+                "measured as pipeline.flat_out")
     out.add("two_workers.accepted", len(accepted), "applications",
             f"of {len(ids)} submitted while two workers share the partitions")
     out.add("two_workers.issued_twice", twice, "applications",

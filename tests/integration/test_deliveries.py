@@ -60,6 +60,17 @@ def submit(stack: Stack, samples: list[str], prefix: str) -> dict[str, Envelope]
     return {s.application_id: s.envelope for s in subs}
 
 
+def whole_log(stack: Stack, name: str) -> str:
+    return stack.services.log(name, chars=1 << 30)
+
+
+def logged(stack: Stack, name: str, event: str) -> set[str]:
+    """The applications a worker logged ``event`` for."""
+    lines = [json.loads(line[line.index("{"):]) for line in whole_log(stack, name).splitlines()
+             if f'"event": "{event}"' in line]
+    return {str(line.get("application_id")) for line in lines}
+
+
 def wait_accepted(stack: Stack, ids: list[str], timeout: float = 120) -> None:
     statuses: dict[str, Any] = asyncio.run(feeds.wait_for_statuses(
         stack.bootstrap, ids, lambda s: s["state"] == "ACCEPTED", timeout))
@@ -82,7 +93,7 @@ def test_a_country_that_answers_503_delays_no_other_country(stack: Stack) -> Non
     before = delivery_latencies(stack, baseline)
 
     held = submit(stack, ["02-acfta-kettles-th.json"] * 4, DOWN)
-    wait_for(lambda: "customs_circuit_opened" in stack.log("worker"), 90,
+    wait_for(lambda: "customs_circuit_opened" in whole_log(stack, "worker"), 90,
              "the circuit of TH to open")
     during = submit(stack, list(ELSEWHERE) * 3, "during-")
     wait_accepted(stack, list(during))
@@ -99,19 +110,20 @@ def test_a_country_that_answers_503_delays_no_other_country(stack: Stack) -> Non
 
 def test_a_restart_keeps_the_schedule_and_the_open_circuit(stack: Stack) -> None:
     held = submit(stack, ["02-acfta-kettles-th.json"] * 3, f"{DOWN}r")
-    wait_for(lambda: "transmission_held" in stack.log("worker"), 90, "TH deliveries held")
+    wait_for(lambda: set(held) <= logged(stack, "worker", "transmission_held"), 90,
+             "every new TH delivery held in the schedule")
     stack.stop("worker", signal.SIGKILL)
     stack.start_worker("worker-2")
-    wait_for(lambda: "transmission_schedule_loaded" in stack.log("worker-2"), 60,
+    wait_for(lambda: "transmission_schedule_loaded" in whole_log(stack, "worker-2"), 60,
              "the schedule to be loaded")
-    loaded = [json.loads(line) for line in stack.log("worker-2").splitlines()
-              if "transmission_schedule_loaded" in line and line.startswith("{")]
+    loaded = [json.loads(line[line.index("{"):]) for line in
+              whole_log(stack, "worker-2").splitlines() if "transmission_schedule_loaded" in line]
     assert max(entry["pending"] for entry in loaded) >= len(held), loaded
 
     stack.stop("sandbox")
     stack.start_sandbox("--scenarios", str(scenarios(stack.home, down=False)))
     wait_accepted(stack, list(held), timeout=180)
-    log = stack.log("worker-2")
+    log = whole_log(stack, "worker-2")
     assert "customs_circuit_closed" in log, "the circuit came back open from the table"
     assert "customs_circuit_opened" not in log, "and was never opened afresh"
     delivered: dict[str, set[str]] = {}

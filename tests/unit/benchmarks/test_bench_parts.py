@@ -12,7 +12,13 @@ from hypothesis import strategies as st
 
 from pipeline import events
 from pipeline.benchmarks.client import SUBMITTED, AvroWriter, submitted_data
-from pipeline.benchmarks.observe import RssSampler, latencies_ms, percentile, rss_mb
+from pipeline.benchmarks.observe import (
+    RssSampler,
+    latencies_ms,
+    percentile,
+    rss_mb,
+    sustained_rate,
+)
 from pipeline.benchmarks.purework import Journey
 from pipeline.benchmarks.runs import LoadPlan, Measured, headline_of
 from pipeline.events.schemas import fingerprint_of
@@ -83,3 +89,10 @@ def test_one_journey_computes_a_signed_certificate(tmp_path: Path) -> None:
     journey = Journey(tmp_path)
     numbers = {journey.run_one(), journey.run_one()}
     assert len(numbers) == 2 and {n[0] for n in numbers} == {"E", "R"}, "ACFTA and RCEP"
+
+
+def test_the_sustained_rate_leaves_out_the_ramp_up_and_the_tail() -> None:
+    steady = [T0 + timedelta(seconds=n / 50) for n in range(100)]  # 50 per second
+    ramp = [T0 - timedelta(seconds=30)] * 5 + steady + [T0 + timedelta(seconds=60)] * 5
+    assert abs(sustained_rate(ramp) - 50.0) < 1.0
+    assert sustained_rate([T0]) == 0.0
