@@ -6,14 +6,18 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.benchmarks.profile import Recording
+from pipeline.errors import DependencyUnavailable
 from pipeline.localkafka import LocalKafka, broker_address
-from pipeline.services import Services, free_port
+from pipeline.services import Services, answers, free_port
 from pipeline.topics import create_topics
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
@@ -31,11 +35,14 @@ class StackPorts:
     sandbox: int
 
 
-def stack_environment(base: Mapping[str, str], home: Path, ports: StackPorts) -> dict[str, str]:
+def stack_environment(base: Mapping[str, str], home: Path, ports: StackPorts,
+                      worker_path: Path | None = None) -> dict[str, str]:
     """The environment of every process of the stack: ``base`` with the stack's own data
-    directory, ports and a one-hour response deadline, so no deadline alert fires mid-run."""
+    directory, ports and a one-hour response deadline, so no deadline alert fires mid-run;
+    ``worker_path`` runs the stack's processes from another checkout (to compare versions)."""
     return {
         **base,
+        **({"PYTHONPATH": str(worker_path)} if worker_path is not None else {}),
         "ECO_DATA_DIR": str(home / "data"),
         "ECO_KAFKA_BOOTSTRAP": f"127.0.0.1:{ports.broker}",
         "ECO_KAFKA_CONTROLLER_PORT": str(ports.controller),
@@ -77,6 +84,21 @@ class BenchStack:
         self.services.start(name, "worker", env={**self.env, "ECO_WORKER_WEB_PORT": web})
         self.services.wait_ready(f"http://127.0.0.1:{web}/readyz", timeout)
 
+    def start_profiled_worker(self, raw: Path, timeout: float = 180.0) -> Recording:
+        """Start a worker under py-spy (the same port as the first worker, which must be
+        stopped) and wait until it is ready; ``Recording.stop`` ends it and the profile."""
+        recording = Recording([sys.executable, "-m", "pipeline", "worker"], raw, self.env,
+                              self.services.logs / "worker-profiled.log")
+        deadline = time.monotonic() + timeout
+        url = f"http://127.0.0.1:{self.env['ECO_WORKER_WEB_PORT']}/readyz"
+        while not answers(url):
+            if recording.proc.poll() is not None or time.monotonic() > deadline:
+                recording.stop()
+                raise DependencyUnavailable(f"the profiled worker did not become ready:\n"
+                                            f"{self.services.log('worker-profiled')}")
+            time.sleep(0.3)  # polling interval of a deadline-bounded wait
+        return recording
+
     def worker_pid(self, name: str = "worker") -> int:
         """The process id of a running worker."""
         return self.services.processes[name].pid
@@ -92,13 +114,14 @@ class BenchStack:
 
 
 @contextmanager
-def fresh_stack(say: Callable[[str], None]) -> Iterator[BenchStack]:
+def fresh_stack(say: Callable[[str], None], worker_path: Path | None = None
+                ) -> Iterator[BenchStack]:
     """A broker, the sandbox customs and a ready worker on free ports under a temporary
     directory; everything started is stopped at the end, also on error."""
     with tempfile.TemporaryDirectory(prefix="eco-bench-") as scratch:
         home = Path(scratch)
         ports = StackPorts(free_port(), free_port(), free_port(), free_port())
-        stack = BenchStack(home, stack_environment(os.environ, home, ports))
+        stack = BenchStack(home, stack_environment(os.environ, home, ports, worker_path))
         try:
             say(f"starting a broker at {stack.bootstrap} ...")
             seconds = stack.start_broker()

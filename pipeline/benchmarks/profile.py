@@ -2,16 +2,20 @@
 its samples say: how much of the main thread's time is idle in the event loop's poll, how much
 each library takes (inclusive), and the functions that take most of it themselves.
 
-py-spy (``pip install py-spy``) samples the running worker from outside, without pausing it
-(``--nonblocking``); the raw output has one line per distinct stack: ``frame;frame;... count``.
+py-spy (``pip install py-spy``) starts the worker and samples it from outside without pausing
+it (``--nonblocking``); the raw output has one line per distinct stack: ``frame;...;frame
+count``. The samples include the worker's start (a few seconds) before the load.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
 import signal
 import subprocess
 import sys
+import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -19,19 +23,20 @@ from pathlib import Path
 
 from pipeline.errors import DependencyUnavailable
 
-IDLE_LEAVES = ("select (selectors.py", "poll (selectors.py", "epoll", "_run_once (asyncio")
+IDLE_LEAVES = ("select (selectors.py", "poll (selectors.py", "epoll")
 """A main-thread sample whose innermost frame is one of these waits for I/O."""
 
-BUCKETS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("Avro codec (fastavro)", ("fastavro",)),
-    ("event codec and CloudEvents", ("pipeline/events/",)),
-    ("XML build, XSD, signature (lxml, xmlsec)", ("pipeline/certificate/", "xmlsec", "lxml")),
-    ("origin rules", ("pipeline/origin/",)),
-    ("Kafka client (aiokafka)", ("aiokafka/",)),
-    ("Faust and mode", ("faust/", "mode/")),
-    ("logging (structlog, json)", ("structlog/", "logging/", "json/")),
-    ("customs HTTP (aiohttp)", ("aiohttp/",)),
-    ("stage frame", ("agents/frame.py",)),
+BUCKETS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("fastavro", "Avro codec (fastavro)", ("fastavro",)),
+    ("events", "event codec and CloudEvents", ("pipeline/events/",)),
+    ("certificate", "XML build, XSD, signature (lxml, xmlsec)",
+     ("pipeline/certificate/", "xmlsec", "lxml")),
+    ("origin", "origin rules", ("pipeline/origin/",)),
+    ("aiokafka", "Kafka client (aiokafka)", ("aiokafka/",)),
+    ("faust", "Faust and mode", ("faust/", "mode/")),
+    ("logging", "logging (structlog, json)", ("structlog/", "logging/", "json/")),
+    ("aiohttp", "customs HTTP (aiohttp)", ("aiohttp/",)),
+    ("frame", "stage frame", ("agents/frame.py",)),
 )
 """Libraries and parts of the pipeline, by a piece of the file path in their frames."""
 
@@ -46,24 +51,38 @@ def py_spy() -> str:
 
 
 class Recording:
-    """py-spy recording one process until ``stop``."""
+    """A process started under py-spy, recorded until it exits. py-spy starts the process
+    itself: attaching to a running one needs ptrace rights a container may not grant."""
 
-    def __init__(self, pid: int, out: Path) -> None:
+    def __init__(self, command: list[str], out: Path, env: dict[str, str], log: Path) -> None:
         out.parent.mkdir(parents=True, exist_ok=True)
         self.out = out
-        self.proc = subprocess.Popen(
-            [py_spy(), "record", "--pid", str(pid), "--format", "raw", "--idle",
-             "--nonblocking", "--rate", "100", "-o", str(out)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        with log.open("ab") as handle:
+            self.proc = subprocess.Popen(
+                [py_spy(), "record", "--format", "raw", "--idle", "--nonblocking",
+                 "--rate", "100", "-o", str(out), "--", *command],
+                env=env, stdout=handle, stderr=handle, start_new_session=True)
+
+    @property
+    def pid(self) -> int:
+        """The recorded process (py-spy's child)."""
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            for task in Path(f"/proc/{self.proc.pid}/task").glob("*/children"):
+                children = task.read_text().split()
+                if children:
+                    return int(children[0])
+            time.sleep(0.1)  # polling interval of a deadline-bounded wait
+        raise DependencyUnavailable("py-spy did not start the worker")
 
     def stop(self) -> Path:
-        """Stop recording (py-spy writes its file on SIGINT) and return the file."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
+        """SIGTERM to the recorded process; py-spy writes its file once the process exited."""
+        with contextlib.suppress(ProcessLookupError, DependencyUnavailable):
+            os.kill(self.pid, signal.SIGTERM)
         try:
-            self.proc.wait(timeout=60)
+            self.proc.wait(timeout=90)
         except subprocess.TimeoutExpired:
-            self.proc.kill()
+            os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(timeout=10)
         return self.out
 
@@ -81,40 +100,37 @@ class ProfileSummary:
         """The summary as text, one share a line."""
         out = [f"{self.samples} samples of the main thread; idle in the event loop's poll: "
                f"{self.idle:.1%}", "inclusive, by part:"]
-        out += [f"  {share:6.1%}  {name}" for name, share in self.buckets]
+        labels = {key: label for key, label, _ in BUCKETS}
+        out += [f"  {share:6.1%}  {labels[key]}" for key, share in self.buckets]
         out.append("self time, by function:")
         out += [f"  {share:6.1%}  {name}" for name, share in self.top_self]
         return out
 
 
 def summarise(lines: Iterable[str], top: int = 15) -> ProfileSummary:
-    """The shares of a raw py-spy profile's main-thread samples."""
+    """The shares of a raw py-spy profile's main-thread samples (stacks of other threads start
+    in ``Thread._bootstrap``)."""
     total, idle = 0, 0
     inclusive: Counter[str] = Counter()
     leaves: Counter[str] = Counter()
     for line in lines:
         stack, _, count_text = line.rstrip().rpartition(" ")
-        if not stack or not count_text.isdigit() or "MainThread" not in stack.split(";")[1:2][0:1] \
-                and not _is_main(stack):
+        if not stack or not count_text.isdigit() or stack.startswith("Thread._bootstrap"):
             continue
-        count = int(count_text)
-        frames = stack.split(";")[2:]
+        count, frames = int(count_text), stack.split(";")
         total += count
-        leaf = frames[-1] if frames else ""
-        if any(mark in leaf for mark in IDLE_LEAVES):
+        if any(mark in frames[-1] for mark in IDLE_LEAVES):
             idle += count
             continue
-        leaves[leaf] += count
-        for name, marks in BUCKETS:
+        leaves[frames[-1]] += count
+        for key, _, marks in BUCKETS:
             if any(mark in frame for frame in frames for mark in marks):
-                inclusive[name] += count
-    share = (lambda n: n / total) if total else (lambda n: 0.0)
+                inclusive[key] += count
+
+    def share(n: int) -> float:
+        return n / total if total else 0.0
+
     return ProfileSummary(
         total, share(idle),
-        tuple((name, share(inclusive[name])) for name, _ in BUCKETS),
+        tuple((key, share(inclusive[key])) for key, _, _ in BUCKETS),
         tuple((leaf, share(n)) for leaf, n in leaves.most_common(top)))
-
-
-def _is_main(stack: str) -> bool:
-    parts = stack.split(";")
-    return len(parts) > 1 and ("MainThread" in parts[1] or "main" in parts[1].lower())

@@ -11,6 +11,7 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from pipeline.benchmarks.client import TOPIC, AvroWriter, Record, send_records, submitted_data
@@ -24,6 +25,7 @@ from pipeline.benchmarks.observe import (
     rss_mb,
     sustained_rate,
 )
+from pipeline.benchmarks.profile import summarise
 from pipeline.benchmarks.report import Figure
 from pipeline.errors import DependencyUnavailable
 from pipeline.services import free_port
@@ -47,6 +49,8 @@ class LoadPlan:
     soak_seconds: float = 0.0
     soak_rate: float = 100.0
     soak_window: float = 30.0
+    profile: Path | None = None
+    worker_path: Path | None = None
 
     @classmethod
     def quick(cls) -> LoadPlan:
@@ -99,7 +103,7 @@ def run_load(plan: LoadPlan, say: Callable[[str], None]) -> Measured:
     from pipeline.benchmarks.endtoend import fresh_stack
 
     out = Measured()
-    with fresh_stack(say) as stack:
+    with fresh_stack(say, plan.worker_path) as stack:
         load = Load(stack, datetime.now(UTC).strftime("%H%M%S"))
         pid = stack.worker_pid()
         rss_before = rss_mb(pid)
@@ -123,7 +127,31 @@ def run_load(plan: LoadPlan, say: Callable[[str], None]) -> Measured:
         out.headline["rss_mb_peak"] = sampler.peak
         _restarts(load, out, say)
         _two_workers(load, plan, out, say)
+        if plan.profile is not None:
+            _profile(load, plan, plan.profile, out, say)
     return out
+
+
+def _profile(load: Load, plan: LoadPlan, directory: Path, out: Measured,
+             say: Callable[[str], None]) -> None:
+    """One worker alone under py-spy, flat out; the summary goes to ``directory``."""
+    stack = load.stack
+    for name in ("worker-b", "worker"):
+        stack.services.stop(name)
+    say(f"profile: a worker under py-spy, {plan.flat_out} applications flat out")
+    recording = stack.start_profiled_worker(directory / "worker-flat-out.raw.txt")
+    ids = load.ids("prof", plan.flat_out)
+    load.send("prof", plan.flat_out)
+    load.times(ids, "accepted", timeout=120 + plan.flat_out * 0.5)
+    summary = summarise(recording.stop().read_text().splitlines())
+    text = "\n".join(summary.lines())
+    (directory / "worker-flat-out.summary.txt").write_text(text + "\n", encoding="utf-8")
+    for line in summary.lines():
+        say(f"profile: {line}")
+    out.add("profile.idle", summary.idle, "share",
+            "main-thread samples idle in the event loop's poll, worker flat out (py-spy)")
+    for key, share in summary.buckets:
+        out.add(f"profile.{key}", share, "share", f"main-thread samples inside {key}")
 
 
 def _floor(load: Load, plan: LoadPlan, out: Measured, say: Callable[[str], None]) -> None:

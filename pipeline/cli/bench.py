@@ -34,6 +34,12 @@ def register(sub: Any) -> None:
     parser.add_argument("--soak", type=float, metavar="SECONDS", default=0.0,
                         help="also offer 100/s for SECONDS, in 30 s windows, and report "
                         "memory growth and latency drift")
+    parser.add_argument("--profile", type=Path, metavar="DIR",
+                        help="at the end, run one worker flat out under py-spy (pip install "
+                        "py-spy) and write its profile and a summary to DIR")
+    parser.add_argument("--worker-path", type=Path, metavar="DIR",
+                        help="run the broker's workers and sandbox from the checkout in DIR "
+                        "(compare another version with the same client and machine)")
     parser.add_argument("--out", type=Path, metavar="FILE",
                         help="where to write the JSON document (default "
                         "ECO_DATA_DIR/bench/bench-<time>.json)")
@@ -55,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     plan = SuitePlan.quick(args.pipeline) if args.quick else SuitePlan(pipeline=args.pipeline)
     plan = replace(plan, load=replace(
-        plan.load, soak_seconds=args.soak,
+        plan.load, soak_seconds=args.soak, profile=args.profile, worker_path=args.worker_path,
         flat_out=args.applications or plan.load.flat_out))
 
     def say(text: str) -> None:
