@@ -232,45 +232,39 @@ class DeliveryRunner:
 
     async def _apply(self, delivery: PendingDelivery, transition: Transition) -> None:
         """Record a transition: circuit, published events, then the schedule."""
-        country = delivery.importing_country
-        self._set_circuit(country, transition.circuit)
-        log = self.log.bind(application_id=delivery.application_id,
-                            certificate_number=delivery.certificate_number)
-        for note in transition.notes:
-            getattr(log, note.level)(note.event, **note.fields)
-        for output in transition.outputs:
-            await self.publish(output.ce_type, output.subject, dict(output.data),
-                               output.id_parts, output.traceparent)
-        if transition.outcome is not None:
-            TRANSMISSIONS.labels(country, transition.outcome).inc()
+        self._set_circuit(delivery.importing_country, transition.circuit)
+        await self._publish_all(delivery, transition)
         self.index.put(delivery, schedule_key(delivery))  # the key the table holds
         if transition.scheduled is None:
             self._remove(delivery)
         else:
             self._put(transition.scheduled)
 
-    async def publish(self, ce_type: str, subject: str, data: dict[str, Any],
-                      id_parts: tuple[str, ...], traceparent: str | None) -> None:
-        """Publish one output of a transition and wait until the broker has it."""
-        event_id = derived_id(*id_parts)
-        if ce_type == ALERT:
-            data = {**data, "alert_id": event_id}
-            ALERTS.labels(data["kind"], data.get("importing_country") or "").inc()
-            self.log.warning("alert_raised", kind=data["kind"], severity=data["severity"],
-                             alert_id=event_id, application_id=subject)
-        await self.ctx.emit(events.new_envelope(ce_type, data, source=SOURCE, subject=subject,
-                                                id=event_id, traceparent=traceparent))
-
     async def apply_now(self, event: DeliveryEvent) -> Transition:
         """Decide an event in the handler (an arrival) and publish what it decided at once."""
-        country = event.delivery.importing_country
-        transition = decide(self.circuit(country), event, self.clock(), self.policy)
-        for output in transition.outputs:
-            await self.publish(output.ce_type, output.subject, dict(output.data),
-                               output.id_parts, output.traceparent)
-        for note in transition.notes:
-            getattr(self.log, note.level)(note.event, application_id=event.delivery.application_id,
-                                          **note.fields)
-        if transition.outcome is not None:
-            TRANSMISSIONS.labels(country, transition.outcome).inc()
+        delivery = event.delivery
+        transition = decide(self.circuit(delivery.importing_country), event, self.clock(),
+                            self.policy)
+        await self._publish_all(delivery, transition)
         return transition
+
+    async def _publish_all(self, delivery: PendingDelivery, transition: Transition) -> None:
+        """A transition's log lines, its events (each awaited until the broker has it) and
+        its count."""
+        log = self.log.bind(application_id=delivery.application_id,
+                            certificate_number=delivery.certificate_number)
+        for note in transition.notes:
+            getattr(log, note.level)(note.event, **note.fields)
+        for output in transition.outputs:
+            event_id = derived_id(*output.id_parts)
+            data = dict(output.data)
+            if output.ce_type == ALERT:
+                data["alert_id"] = event_id
+                ALERTS.labels(data["kind"], data.get("importing_country") or "").inc()
+                log.warning("alert_raised", kind=data["kind"], severity=data["severity"],
+                            alert_id=event_id)
+            await self.ctx.emit(events.new_envelope(
+                output.ce_type, data, source=SOURCE, subject=output.subject, id=event_id,
+                traceparent=output.traceparent))
+        if transition.outcome is not None:
+            TRANSMISSIONS.labels(delivery.importing_country, transition.outcome).inc()

@@ -21,25 +21,7 @@ from connectors.customs.registry import CountryRegistry
 from connectors.customs.tls import customs_client_context
 from pipeline.events import Envelope
 from pipeline.settings import Settings
-from pipeline.stages.transmission import Arrived, PendingDelivery
-
-ISSUED = "eco.certificate.issued.v1"
-CLARIFIED = "eco.certificate.clarified.v1"
-
-
-def pending_delivery(envelope: Envelope) -> PendingDelivery | None:
-    """The delivery an issued certificate or a clarification asks for; None for other events
-    (the stage also reads its own outputs on ``eco.transmission``)."""
-    d = envelope.data
-    if envelope.type == ISSUED:
-        return PendingDelivery("certificate", envelope.subject, d["certificate_number"],
-                               d["version"], d["importing_country"], d["document_xml"],
-                               envelope.id, envelope.traceparent)
-    if envelope.type == CLARIFIED:
-        return PendingDelivery("clarification", envelope.subject, d["certificate_number"],
-                               d["version"], d["importing_country"], d["explanation"],
-                               envelope.id, envelope.traceparent)
-    return None
+from pipeline.stages.transmission import Arrived, pending_delivery
 
 
 def install(app: faust.App, settings: Settings, registry: CountryRegistry | None = None) -> None:

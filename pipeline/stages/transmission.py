@@ -30,8 +30,11 @@ from typing import Any, Literal
 
 from connectors.customs.circuit import CircuitBreaker
 from connectors.customs.protocol import Receipt
+from pipeline.events import Envelope
 from pipeline.settings import Settings
 
+ISSUED = "eco.certificate.issued.v1"
+CLARIFIED = "eco.certificate.clarified.v1"
 DELIVERED = "eco.transmission.delivered.v1"
 FAILED = "eco.transmission.failed.v1"
 FALLBACK = "eco.transmission.fallback.v1"
@@ -77,6 +80,21 @@ class PendingDelivery:
                    int(data["version"]), str(data["importing_country"]), str(data["body"]),
                    str(data["source_event_id"]), data.get("traceparent"),
                    int(data.get("attempts", 0)), float(data.get("due", 0.0)))
+
+
+def pending_delivery(envelope: Envelope) -> PendingDelivery | None:
+    """The delivery an issued certificate or a clarification asks for; None for other events
+    (the stage also reads its own outputs on ``eco.transmission``)."""
+    d = envelope.data
+    if envelope.type == ISSUED:
+        return PendingDelivery("certificate", envelope.subject, d["certificate_number"],
+                               d["version"], d["importing_country"], d["document_xml"],
+                               envelope.id, envelope.traceparent)
+    if envelope.type == CLARIFIED:
+        return PendingDelivery("clarification", envelope.subject, d["certificate_number"],
+                               d["version"], d["importing_country"], d["explanation"],
+                               envelope.id, envelope.traceparent)
+    return None
 
 
 @dataclass(frozen=True)

@@ -175,3 +175,27 @@ def test_a_long_open_circuit_still_lets_a_probe_through_before_the_manual_channe
     assert failed.scheduled is not None and failed.scheduled.due == T0, "due at once, and"
     again = decide(failed.circuit, Due(failed.scheduled, 0), T0, POLICY)
     assert [o.ce_type for o in again.outputs] == [FALLBACK], "the probe failed: manual channel"
+
+
+def test_an_issued_certificate_and_a_clarification_become_deliveries_nothing_else() -> None:
+    from datetime import UTC, datetime
+
+    from pipeline import events
+    from pipeline.stages.transmission import pending_delivery
+
+    at = datetime(2026, 5, 20, 9, 0, tzinfo=UTC)
+    clarified = events.new_envelope("eco.certificate.clarified.v1", {
+        "application_id": "A-1", "certificate_number": "E26", "version": 2,
+        "importing_country": "TH", "answers": "BOX4_REJECTION", "responding_to": "R1",
+        "explanation": "cost statement attached", "approved_by": "Officer Chen",
+        "clarified_at": at}, source="eco/cli", subject="A-1")
+    delivery = pending_delivery(clarified)
+    assert delivery is not None and delivery.kind == "clarification"
+    assert (delivery.importing_country, delivery.version, delivery.body) == (
+        "TH", 2, "cost statement attached")
+    assert delivery.source_event_id == clarified.id
+    fallback = events.new_envelope(FALLBACK, {
+        "application_id": "A-1", "certificate_number": "E26", "version": 1,
+        "importing_country": "ID", "reason": "manual", "routed_at": at},
+        source="eco/transmission", subject="A-1")
+    assert pending_delivery(fallback) is None, "the stage ignores its own outputs"
