@@ -151,7 +151,8 @@ def _profile(load: Load, plan: LoadPlan, directory: Path, out: Measured,
     out.add("profile.idle", summary.idle, "share",
             "main-thread samples idle in the event loop's poll, worker flat out (py-spy)")
     for key, share in summary.buckets:
-        out.add(f"profile.{key}", share, "share", f"main-thread samples inside {key}")
+        out.add(f"profile.{key}", share, "share",
+                f"main-thread samples whose innermost known part is {key}")
 
 
 def _floor(load: Load, plan: LoadPlan, out: Measured, say: Callable[[str], None]) -> None:
