@@ -165,6 +165,7 @@ class DeliveryRunner:
                 transition = decide(circuit, Due(first, self.in_flight.get(country, 0)), now,
                                     self.policy)
                 if transition.send:
+                    self._count_in_flight(country, +1)  # now, before the next decision
                     self._start(first, self._attempt(first))
                 elif transition.scheduled is None:
                     self._start(first, self._apply(first, transition))
@@ -199,15 +200,16 @@ class DeliveryRunner:
         self.index.put(delivery, schedule_key(delivery))  # the key still in the table
         self._put(later)
 
+    def _count_in_flight(self, country: str, change: int) -> None:
+        self.in_flight[country] = self.in_flight.get(country, 0) + change
+        IN_FLIGHT.labels(country).set(self.in_flight[country])
+
     async def _attempt(self, delivery: PendingDelivery) -> None:
         country = delivery.importing_country
-        self.in_flight[country] = self.in_flight.get(country, 0) + 1
-        IN_FLIGHT.labels(country).set(self.in_flight[country])
         try:
             answer = await self._call(delivery)
         finally:
-            self.in_flight[country] -= 1
-            IN_FLIGHT.labels(country).set(self.in_flight[country])
+            self._count_in_flight(country, -1)
         transition = decide(self.circuit(country), Attempted(delivery, answer), self.clock(),
                             self.policy)
         await self._apply(delivery, transition)
