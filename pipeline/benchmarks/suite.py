@@ -38,7 +38,8 @@ class SuitePlan:
         return {"seconds": self.seconds, "pipeline": self.pipeline,
                 **({"flat_out": load.flat_out, "offered": list(load.offered),
                     "offered_seconds": load.offered_seconds,
-                    "two_workers": load.two_workers, "soak_seconds": load.soak_seconds}
+                    "two_workers": load.two_workers, "soak_seconds": load.soak_seconds,
+                    "soak_rate": load.soak_rate}
                    if self.pipeline else {})}
 
 

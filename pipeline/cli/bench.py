@@ -1,5 +1,6 @@
 """``eco bench [--quick] [--no-pipeline] [--json] [--applications N] [--soak SECONDS]
-[--out FILE]``: what ``make bench`` runs."""
+[--soak-rate PER_S] [--profile DIR] [--worker-path DIR] [--out FILE]``: what ``make bench``
+runs."""
 
 from __future__ import annotations
 
@@ -32,8 +33,10 @@ def register(sub: Any) -> None:
     parser.add_argument("--applications", type=int, metavar="N",
                         help="applications of the flat-out run (default 1000, quick 150)")
     parser.add_argument("--soak", type=float, metavar="SECONDS", default=0.0,
-                        help="also offer 100/s for SECONDS, in 30 s windows, and report "
+                        help="also offer --soak-rate for SECONDS, in 30 s windows, and report "
                         "memory growth and latency drift")
+    parser.add_argument("--soak-rate", type=float, metavar="PER_S", default=100.0,
+                        help="applications per second offered during the soak (default 100)")
     parser.add_argument("--profile", type=Path, metavar="DIR",
                         help="at the end, run one worker flat out under py-spy (pip install "
                         "py-spy) and write its profile and a summary to DIR")
@@ -59,10 +62,14 @@ def run(args: argparse.Namespace) -> int:
     if args.soak < 0:
         print(f"eco bench: --soak {args.soak:g}: must be 0 or more seconds", file=sys.stderr)
         return EXIT_BAD_INPUT
+    if args.soak_rate <= 0:
+        print(f"eco bench: --soak-rate {args.soak_rate:g}: must be more than 0",
+              file=sys.stderr)
+        return EXIT_BAD_INPUT
     plan = SuitePlan.quick(args.pipeline) if args.quick else SuitePlan(pipeline=args.pipeline)
     plan = replace(plan, load=replace(
-        plan.load, soak_seconds=args.soak, profile=args.profile, worker_path=args.worker_path,
-        flat_out=args.applications or plan.load.flat_out))
+        plan.load, soak_seconds=args.soak, soak_rate=args.soak_rate, profile=args.profile,
+        worker_path=args.worker_path, flat_out=args.applications or plan.load.flat_out))
 
     def say(text: str) -> None:
         print(f"[bench] {text}", file=sys.stderr, flush=True)
