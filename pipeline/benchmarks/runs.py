@@ -256,13 +256,14 @@ def _two_workers(load: Load, plan: LoadPlan, out: Measured, say: Callable[[str],
     stack = load.stack
     port = free_port()
     say(f"two workers: a second one joins, {plan.two_workers} applications")
+    earlier = _processed(stack.env["ECO_WORKER_WEB_PORT"])
     stack.start_worker("worker-b", port)
     ids = load.ids("two", plan.two_workers)
     load.send("two", plan.two_workers)
     accepted = load.times(ids, "accepted", timeout=180 + plan.two_workers * 0.5)
     submitted = load.times(ids, "submitted")
     twice = asyncio.run(_issued_twice(stack.bootstrap, set(ids)))
-    shares = [_processed(p) for p in (stack.env["ECO_WORKER_WEB_PORT"], str(port))]
+    shares = [_processed(stack.env["ECO_WORKER_WEB_PORT"]) - earlier, _processed(str(port))]
     if accepted and submitted:
         out.add("two_workers.throughput", sustained_rate(accepted.values()),
                 "certificates/s", f"{len(accepted)} of {len(ids)} accepted with two workers, "
@@ -273,6 +274,9 @@ def _two_workers(load: Load, plan: LoadPlan, out: Measured, say: Callable[[str],
             "applications with more than one issued event or number (must be 0)")
     out.add("two_workers.worker_a_share", shares[0] / max(sum(shares), 1), "ratio",
             f"share of verifications done by the first worker ({shares[0]} and {shares[1]})")
+    out.add("two_workers.verified", sum(shares), "applications",
+            f"verifications processed by the two workers together, of {len(ids)} (more: "
+            "redelivered after the rebalance and processed again, harmlessly)")
     if twice or len(accepted) < len(ids):
         out.notes.append(f"two workers: {twice} issued twice, {len(accepted)} of {len(ids)} "
                          "accepted")
