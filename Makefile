@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 ECO    := $(VENV)/bin/eco
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-unit test-integration kafka kafka-stop bench lint install clean
+.PHONY: demo test test-unit test-integration kafka kafka-stop bench bench-soak lint install clean
 
 $(STAMP): pyproject.toml
 	bash deploy/system/install-packages.sh $(if $(filter test%,$(MAKECMDGOALS)),--test,)
@@ -37,6 +37,9 @@ kafka-stop: $(STAMP)
 
 bench: $(STAMP)
 	$(ECO) bench
+
+bench-soak: $(STAMP)
+	$(ECO) bench --soak $${SOAK_SECONDS:-600}
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check pipeline agents connectors tests

@@ -110,6 +110,8 @@ class Settings:
                                                 default <host>-<worker web port>
     store                 STORE                 table store: rocksdb:// (default) or memory://
     rocksdb_cache_mb      ROCKSDB_CACHE_MB      block cache of each table's RocksDB (MiB)
+    customs_in_flight     CUSTOMS_IN_FLIGHT     deliveries under way at once to one country's
+                                                customs (over one reused HTTP session)
     """
 
     kafka_bootstrap: str = "127.0.0.1:9092"
@@ -154,6 +156,7 @@ class Settings:
         """This worker's static membership id: a restarted worker takes its partitions back
         at once instead of waiting for the session timeout."""
         return self.worker_instance_id or f"{socket.gethostname()}-{self.worker_web_port}"
+    customs_in_flight: int = 8
 
     def examination_day(self) -> date:
         """The day examinations are made as of: the configured one, or today (UTC)."""
@@ -252,4 +255,5 @@ class Settings:
             worker_instance_id=get("WORKER_INSTANCE_ID", d.worker_instance_id),
             store=get("STORE", d.store),
             rocksdb_cache_mb=integer("ROCKSDB_CACHE_MB", d.rocksdb_cache_mb),
+            customs_in_flight=integer("CUSTOMS_IN_FLIGHT", d.customs_in_flight),
         )

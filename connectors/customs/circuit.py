@@ -9,7 +9,9 @@ long it has been open, which decides when waiting certificates go to the manual 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, replace
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -46,3 +48,16 @@ class CircuitBreaker:
     def open_for(self, now: float) -> float:
         """Seconds the circuit has been open (0 when closed)."""
         return 0.0 if self.open_since is None else max(now - self.open_since, 0.0)
+
+    def to_json(self) -> dict[str, Any]:
+        """The circuit as the plain JSON kept in the stage's durable circuit table."""
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> CircuitBreaker:
+        """A circuit read back from ``to_json``'s form."""
+        open_since = data.get("open_since")
+        return cls(int(data.get("threshold", 5)), float(data.get("reset_after", 30.0)),
+                   int(data.get("failures", 0)),
+                   None if open_since is None else float(open_since),
+                   float(data.get("retry_at", 0.0)))

@@ -4,21 +4,20 @@
 """
 
 from pipeline.benchmarks.codec import bench_codec, verification_payload
-from pipeline.benchmarks.endtoend import PipelineFigures, bench_pipeline
 from pipeline.benchmarks.report import RATIOS, Figure, Ratio, RatioValue, as_json, ratios_of, table
+from pipeline.benchmarks.runs import LoadPlan
 from pipeline.benchmarks.suite import SuitePlan, SuiteResult, run_suite
 
 __all__ = [
     "RATIOS",
     "Figure",
-    "PipelineFigures",
+    "LoadPlan",
     "Ratio",
     "RatioValue",
     "SuitePlan",
     "SuiteResult",
     "as_json",
     "bench_codec",
-    "bench_pipeline",
     "ratios_of",
     "run_suite",
     "table",

@@ -44,10 +44,18 @@ RATIOS: tuple[Ratio, ...] = (
           "codec round trips done in the time one 10-item application is examined"),
     Ratio("origin/signing.rsa", "origin.applications", "signing.rsa",
           "10-item applications examined per certificate signed (RSA)"),
-    Ratio("pipeline/produce", "pipeline.applications", "kafka.produce",
-          "end-to-end applications per produced record: the pipeline's cost over bare Kafka"),
-    Ratio("pipeline/signing.rsa", "pipeline.applications", "signing.rsa",
+    Ratio("pipeline/pure_work", "pipeline.flat_out", "pure_work.journeys",
+          "one worker flat out as a share of the pure work of a journey on one core"),
+    Ratio("pipeline/kafka.produce", "pipeline.flat_out", "kafka.produce_batched",
+          "certificates per record the same client produces in batches: the Kafka floor"),
+    Ratio("pipeline/signing.rsa", "pipeline.flat_out", "signing.rsa",
           "end-to-end rate as a share of the bare signing rate"),
+    Ratio("two_workers/one", "two_workers.throughput", "pipeline.flat_out",
+          "two workers' rate over one worker's"),
+    Ratio("rss.peak/before", "worker.rss_peak", "worker.rss_before",
+          "worker memory at its peak over before the load"),
+    Ratio("rss.after/before", "worker.rss_after", "worker.rss_before",
+          "worker memory after the load over before it"),
 )
 """The ratios worth reading; each is shown when both of its figures were measured."""
 
@@ -93,13 +101,15 @@ def table(figures: Sequence[Figure], notes: Sequence[str] = ()) -> str:
 
 
 def as_json(figures: Sequence[Figure], settings: Mapping[str, Any],
-            notes: Sequence[str] = ()) -> str:
-    """One JSON object: ``settings``, ``figures`` (name to value, unit and what), ``ratios``
-    (name to value) and ``notes``."""
+            notes: Sequence[str] = (), headline: Mapping[str, Any] | None = None) -> str:
+    """One JSON object on one line: the ``headline`` values first (``throughput_per_s`` and
+    the others of docs/bench.md), then ``settings``, ``figures`` (name to value, unit and
+    what), ``ratios`` (name to value) and ``notes``."""
     document = {
+        **(headline or {}),
         "settings": dict(settings),
         "figures": {f.name: {"value": f.value, "unit": f.unit, "what": f.what} for f in figures},
         "ratios": {r.ratio.name: r.value for r in ratios_of(figures)},
         "notes": list(notes),
     }
-    return json.dumps(document, indent=2)
+    return json.dumps(document)

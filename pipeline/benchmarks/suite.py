@@ -1,14 +1,16 @@
-"""The benchmark suite of ``eco bench``: the in-process figures (origin, signing, codec),
-then optionally the end-to-end run against a real broker."""
+"""The benchmark suite of ``eco bench``: the in-process figures (origin, signing, codec, the
+pure work of a whole journey), then optionally every end-to-end measurement on one stack."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from pipeline.benchmarks.codec import bench_codec
-from pipeline.benchmarks.endtoend import PipelineFigures, bench_pipeline
+from pipeline.benchmarks.purework import bench_pure_work
 from pipeline.benchmarks.report import Figure
+from pipeline.benchmarks.runs import LoadPlan, headline_of, run_load
 from pipeline.certificate.bench import bench_signing
 from pipeline.origin.bench import bench_determinations
 
@@ -18,24 +20,37 @@ ITEMS = 10
 
 @dataclass(frozen=True)
 class SuitePlan:
-    """What to run: seconds per in-process benchmark, and the end-to-end run if wanted."""
+    """What to run: seconds per in-process benchmark, and the end-to-end load if wanted."""
 
     seconds: float = 3.0
     pipeline: bool = True
-    applications: int = 200
+    load: LoadPlan = field(default_factory=LoadPlan)
 
     @classmethod
-    def quick(cls, pipeline: bool = True, applications: int | None = None) -> SuitePlan:
-        """About a second per benchmark and 40 applications end to end."""
-        return cls(1.0, pipeline, 40 if applications is None else applications)
+    def quick(cls, pipeline: bool = True, soak: float = 0.0) -> SuitePlan:
+        """About a second per benchmark and a short end-to-end load."""
+        load = LoadPlan.quick()
+        return cls(1.0, pipeline, LoadPlan(**{**load.__dict__, "soak_seconds": soak}))
+
+    def settings(self) -> dict[str, Any]:
+        """What the run was asked to do, for the JSON document."""
+        load = self.load
+        return {"seconds": self.seconds, "pipeline": self.pipeline,
+                **({"flat_out": load.flat_out, "offered": list(load.offered),
+                    "offered_seconds": load.offered_seconds,
+                    "two_workers": load.two_workers, "soak_seconds": load.soak_seconds,
+                    "soak_rate": load.soak_rate}
+                   if self.pipeline else {})}
 
 
 @dataclass(frozen=True)
 class SuiteResult:
-    """The figures of a run and remarks on anything that did not go to plan."""
+    """The figures of a run, its headline values, and remarks on anything that did not go to
+    plan."""
 
     figures: tuple[Figure, ...]
     notes: tuple[str, ...] = field(default=())
+    headline: dict[str, Any] = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:
@@ -43,13 +58,15 @@ class SuiteResult:
 
 
 def in_process_figures(seconds: float, say: Callable[[str], None]) -> list[Figure]:
-    """The origin, signing and codec figures, each measured for about ``seconds``."""
+    """The origin, signing, codec and pure-work figures, each measured for about ``seconds``."""
     say("origin determinations ...")
     determinations = bench_determinations(seconds)
     say("certificate signing (RSA, ECDSA) ...")
     rsa, ecdsa = bench_signing(seconds, "rsa"), bench_signing(seconds, "ecdsa")
     say("event codec ...")
     codec = bench_codec(seconds)
+    say("pure work of whole journeys ...")
+    pure = bench_pure_work(seconds)
     return [
         Figure("origin.determinations", determinations, "items/s",
                f"item origin determinations, {ITEMS}-item applications"),
@@ -60,37 +77,25 @@ def in_process_figures(seconds: float, say: Callable[[str], None]) -> list[Figur
                "certificates built and signed, ECDSA P-256"),
         Figure("codec.verification_completed", codec, "events/s",
                f"verification.completed events encoded+decoded, {ITEMS} items"),
+        Figure("pure_work.journeys", pure, "certificates/s",
+               "whole journeys computed in-process on one core: examine, build, sign, verify, "
+               "encode and decode every event"),
     ]
-
-
-def pipeline_figures(run: PipelineFigures) -> tuple[list[Figure], list[str]]:
-    """The end-to-end figures, and a note when some applications did not reach ACCEPTED
-    (then the pipeline rate is left out: it would not measure a whole run)."""
-    figures = [
-        Figure("kafka.broker_start", run.broker_start_seconds, "s",
-               "fresh one-node broker, start until it answers"),
-        Figure("kafka.produce", run.produce_per_second, "records/s",
-               f"{run.applications} submissions produced one acknowledged record at a time"),
-    ]
-    if run.accepted < run.applications:
-        note = (f"only {run.accepted} of {run.applications} applications reached ACCEPTED "
-                f"within the deadline; no end-to-end rate")
-        return figures, [note]
-    figures += [
-        Figure("pipeline.applications", run.applications_per_second, "applications/s",
-               f"{run.applications} applications, submitted until all ACCEPTED"),
-        Figure("pipeline.seconds", run.end_to_end_seconds, "s",
-               f"{run.applications} applications, submitted until all ACCEPTED"),
-    ]
-    return figures, []
 
 
 def run_suite(plan: SuitePlan, say: Callable[[str], None]) -> SuiteResult:
     """Every benchmark of ``plan``, in order; progress goes to ``say``."""
     figures = in_process_figures(plan.seconds, say)
-    notes: list[str] = []
-    if plan.pipeline:
-        run = bench_pipeline(plan.applications, say)
-        more, notes = pipeline_figures(run)
-        figures += more
-    return SuiteResult(tuple(figures), tuple(notes))
+    pure = next(f.value for f in figures if f.name == "pure_work.journeys")
+    if not plan.pipeline:
+        return SuiteResult(tuple(figures), (), headline_of_in_process(pure))
+    measured = run_load(plan.load, say)
+    return SuiteResult(tuple(figures + measured.figures), tuple(measured.notes),
+                       headline_of(measured, pure))
+
+
+def headline_of_in_process(pure: float) -> dict[str, Any]:
+    """The headline of a run without the end-to-end load: only the pure-work rate is known."""
+    from pipeline.benchmarks.runs import Measured
+
+    return headline_of(Measured(), pure)

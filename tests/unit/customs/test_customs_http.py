@@ -266,3 +266,28 @@ def test_status_codes_route_to_the_error_tree(
         asyncio.run(run())
     assert str(status) in str(caught.value)
     assert "Refused; HS code unknown; items[0].hs_code: not in the tariff" in str(caught.value)
+
+
+def test_deliveries_to_one_country_reuse_its_connections(serve: Serve) -> None:
+    peers: list[Any] = []
+
+    async def receipt(request: web.Request) -> web.Response:
+        peers.append(request.transport.get_extra_info("peername") if request.transport
+                     else None)
+        return web.json_response({"receipt_id": f"R{len(peers)}", "status": "ACKNOWLEDGED"})
+
+    async def run() -> None:
+        app = web.Application()
+        app.add_routes([web.post("/customs/VN/certificates", receipt)])
+        async with (
+            serve(app) as base,
+            HttpCustomsConnector("VN", base + "/customs/VN", "http://cb") as vn,
+        ):
+            for n in range(5):
+                await vn.deliver(delivery(f"led-{n}"))
+            await asyncio.gather(*(vn.deliver(delivery(f"par-{n}")) for n in range(4)))
+
+    asyncio.run(run())
+    assert len(peers) == 9
+    assert len(set(peers[:5])) == 1, "one kept-alive connection for deliveries in a row"
+    assert len(set(peers)) <= 5, "concurrent deliveries open only the connections they need"

@@ -13,18 +13,12 @@ import pipeline.cli
 from pipeline import events
 from pipeline.benchmarks import Figure, as_json, ratios_of, table, verification_payload
 from pipeline.benchmarks.codec import VERIFICATION_COMPLETED
-from pipeline.benchmarks.endtoend import (
-    PipelineFigures,
-    StackPorts,
-    accepted,
-    bench_envelopes,
-    settled,
-    stack_environment,
-)
-from pipeline.benchmarks.suite import SuitePlan, pipeline_figures
+from pipeline.benchmarks.endtoend import StackPorts, stack_environment
 
 IN_PROCESS = ("origin.determinations", "origin.applications", "signing.rsa", "signing.ecdsa",
-              "codec.verification_completed")
+              "codec.verification_completed", "pure_work.journeys")
+HEADLINE = ("throughput_per_s", "latency_issue_p99_ms", "latency_delivery_p99_ms",
+            "pure_work_per_s", "throughput_ratio", "rss_mb_peak", "restart_s")
 
 
 def test_bench_is_an_eco_command() -> None:
@@ -32,17 +26,24 @@ def test_bench_is_an_eco_command() -> None:
 
 
 def test_quick_run_without_pipeline_prints_positive_figures(
-        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path) -> None:
     if "bench" not in pipeline.cli.COMMANDS:  # reported by test_bench_is_an_eco_command
         monkeypatch.setattr(pipeline.cli, "COMMANDS", (*pipeline.cli.COMMANDS, "bench"))
-    code = pipeline.cli.main(["bench", "--quick", "--no-pipeline", "--json"])
-    document = json.loads(capsys.readouterr().out)
+    out = tmp_path / "bench.json"
+    code = pipeline.cli.main(["bench", "--quick", "--no-pipeline", "--json", "--out", str(out)])
+    printed = capsys.readouterr()
+    document = json.loads(printed.out.strip().splitlines()[-1])
     assert code == 0
+    assert json.loads(out.read_text()) == document, "the file holds what was printed"
+    assert "pure_work.journeys" in printed.err, "the table goes to stderr with --json"
     assert set(document["figures"]) == set(IN_PROCESS)
     assert all(f["value"] > 0 for f in document["figures"].values())
     assert {"signing.rsa/ecdsa", "codec/origin", "origin/signing.rsa"} <= set(document["ratios"])
     assert all(value > 0 for value in document["ratios"].values())
-    assert document["settings"] == {"seconds": 1.0, "pipeline": False, "applications": None}
+    assert document["settings"] == {"seconds": 1.0, "pipeline": False}
+    assert set(HEADLINE) <= set(document)
+    assert document["pure_work_per_s"] > 0 and document["throughput_per_s"] is None
 
 
 def test_applications_below_one_is_bad_input(capsys: pytest.CaptureFixture[str],
@@ -51,6 +52,8 @@ def test_applications_below_one_is_bad_input(capsys: pytest.CaptureFixture[str],
         monkeypatch.setattr(pipeline.cli, "COMMANDS", (*pipeline.cli.COMMANDS, "bench"))
     assert pipeline.cli.main(["bench", "--applications", "0"]) == 2
     assert "--applications 0" in capsys.readouterr().err
+    assert pipeline.cli.main(["bench", "--soak", "-5"]) == 2
+    assert "--soak -5: must be 0 or more" in capsys.readouterr().err
 
 
 def test_verification_payload_round_trips_through_the_codec() -> None:
@@ -77,18 +80,21 @@ def test_ratio_is_left_out_when_a_figure_is_missing_or_zero() -> None:
 
 
 def test_table_lists_figures_ratios_and_notes() -> None:
-    figures = [Figure("pipeline.applications", 12.5, "applications/s", "end to end"),
-               Figure("kafka.produce", 250.0, "records/s", "bare produce")]
+    figures = [Figure("pipeline.flat_out", 12.5, "certificates/s", "end to end"),
+               Figure("kafka.produce_batched", 250.0, "records/s", "batched produce")]
     text = table(figures, ["a note"])
-    assert "pipeline.applications" in text and "12.50" in text and "250" in text
-    assert "pipeline/produce" in text and "0.05" in text
+    assert "pipeline.flat_out" in text and "12.50" in text and "250" in text
+    assert "pipeline/kafka.produce" in text and "0.05" in text
     assert text.endswith("note: a note")
 
 
 def test_json_carries_settings_figures_ratios_and_notes() -> None:
     figures = [Figure("signing.rsa", 2.0, "certificates/s", "x"),
                Figure("signing.ecdsa", 4.0, "certificates/s", "y")]
-    document = json.loads(as_json(figures, {"seconds": 3.0}, ["n"]))
+    text = as_json(figures, {"seconds": 3.0}, ["n"], {"throughput_per_s": 7.0})
+    assert "\n" not in text, "one object on one line"
+    document = json.loads(text)
+    assert next(iter(document)) == "throughput_per_s", "the headline comes first"
     assert document["figures"]["signing.rsa"] == {"value": 2.0, "unit": "certificates/s",
                                                   "what": "x"}
     assert document["ratios"] == {"signing.rsa/ecdsa": 0.5}
@@ -106,43 +112,3 @@ def test_stack_environment_points_every_service_at_its_own_ports(tmp_path: Path)
     assert env["ECO_SANDBOX_URL"] == "http://127.0.0.1:1004"
     assert env["ECO_DATA_DIR"] == str(tmp_path / "data")
     assert env["ECO_RESPONSE_DEADLINE"] == "1h"
-
-
-def test_bench_envelopes_alternate_samples_with_unique_ids() -> None:
-    envelopes = bench_envelopes(5, "run1")
-    ids = [e.subject for e in envelopes]
-    assert len(set(ids)) == 5
-    assert all(i.endswith(f"-bench-run1-{n}") for n, i in enumerate(ids))
-    assert [e.data["agreement"] for e in envelopes] == ["RCEP", "ACFTA", "RCEP", "ACFTA", "RCEP"]
-
-
-def test_accepted_is_one_of_the_settled_states() -> None:
-    assert accepted({"state": "ACCEPTED"}) and settled({"state": "ACCEPTED"})
-    assert not accepted({"state": "FALLBACK_MANUAL"}) and settled({"state": "FALLBACK_MANUAL"})
-    assert not settled({"state": "TRANSMITTED"})
-
-
-def test_pipeline_rate_is_left_out_when_some_application_was_not_accepted() -> None:
-    run = PipelineFigures(applications=10, accepted=9, broker_start_seconds=5.0,
-                          produce_seconds=0.5, end_to_end_seconds=4.0)
-    figures, notes = pipeline_figures(run)
-    names = {f.name for f in figures}
-    assert names == {"kafka.broker_start", "kafka.produce"}
-    assert notes and "9 of 10" in notes[0]
-
-
-def test_pipeline_figures_of_a_whole_run() -> None:
-    run = PipelineFigures(applications=10, accepted=10, broker_start_seconds=5.0,
-                          produce_seconds=0.5, end_to_end_seconds=4.0)
-    figures, notes = pipeline_figures(run)
-    values = {f.name: f.value for f in figures}
-    assert notes == []
-    assert values["kafka.produce"] == 20.0
-    assert values["pipeline.applications"] == 2.5
-    assert values["pipeline.seconds"] == 4.0
-
-
-def test_quick_plan_runs_forty_applications_for_about_a_second_each() -> None:
-    assert SuitePlan.quick() == SuitePlan(1.0, True, 40)
-    assert SuitePlan.quick(False, 7) == SuitePlan(1.0, False, 7)
-    assert SuitePlan() == SuitePlan(3.0, True, 200)

@@ -1,0 +1,272 @@
+"""The delivery runner of the transmission stage: the thin shell around
+``pipeline.stages.transmission.decide``.
+
+The stage's handler only admits a delivery to the durable retry schedule and returns, so the
+stage keeps consuming. The runner, a task of the worker, takes due deliveries from the schedule
+and makes the HTTP calls concurrently: at most ``ECO_CUSTOMS_IN_FLIGHT`` per country, over the
+one reused HTTP session of that country's connector. A country whose circuit is open holds only
+its own deliveries; the others go out as usual.
+
+Both the schedule and the circuits are Kafka-backed tables, so a restart keeps them. They are
+written outside any stream event, so their changelog partition comes from the key
+(``use_partitioner``). The circuits are a global table: every worker of the group sees the same
+circuit of a country. A delivery leaves the schedule only after its outcome is published; a
+crash in between repeats the call with the same idempotency key and the same output ids.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from typing import Any
+
+import faust
+import structlog
+from prometheus_client import Gauge
+
+from agents.frame import StageContext, derived_id
+from connectors.customs.circuit import CircuitBreaker
+from connectors.customs.protocol import Clarification, Delivery, Receipt
+from connectors.customs.registry import CountryRegistry
+from pipeline import events
+from pipeline.errors import BusinessRejection, CustomsTemporaryFailure
+from pipeline.metrics import ALERTS, TRANSMISSIONS
+from pipeline.retryschedule import RetryIndex, schedule_key
+from pipeline.settings import Settings
+from pipeline.stages.transmission import (
+    ALERT,
+    SOURCE,
+    Answer,
+    Attempted,
+    DeliveryEvent,
+    DeliveryPolicy,
+    Due,
+    NoAnswer,
+    PendingDelivery,
+    Refused,
+    Transition,
+    decide,
+)
+
+CIRCUIT_OPEN = Gauge("eco_customs_circuit_open",
+                     "1 while the circuit breaker of a country's customs endpoint is open",
+                     ["country"])
+SCHEDULED = Gauge("eco_transmission_scheduled",
+                  "Deliveries waiting in the transmission retry schedule, by country",
+                  ["country"])
+IN_FLIGHT = Gauge("eco_transmission_in_flight",
+                  "Deliveries to a country's customs under way right now", ["country"])
+LONGEST_WAIT = 0.5
+"""Seconds the runner sleeps at most before looking at the schedule again."""
+
+
+class DeliveryRunner:
+    """Dispatches due deliveries from the retry schedule and applies their outcomes."""
+
+    def __init__(self, app: faust.App, settings: Settings, countries: CountryRegistry,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.app = app
+        self.countries = countries
+        self.policy = DeliveryPolicy.from_settings(settings)
+        self.settings = settings
+        self.clock = clock
+        self.schedule: Any = app.Table("transmission-schedule", default=dict,
+                                       partitions=settings.kafka_partitions,
+                                       use_partitioner=True)
+        self.circuits: Any = app.GlobalTable("transmission-circuits", default=dict,
+                                             partitions=settings.kafka_partitions,
+                                             use_partitioner=True)
+        self.log = structlog.get_logger("eco.stage").bind(stage="transmission")
+        self.ctx = StageContext(app=app, settings=settings, stage="transmission", log=self.log)
+        self.index = RetryIndex()
+        self.busy: dict[str, str] = {}  # delivery id -> country, calls and publications under way
+        self.in_flight: dict[str, int] = {}
+        self._tasks: set[asyncio.Future[None]] = set()
+        self._wake = asyncio.Event()
+        self._stale = True
+        self._was_recovering = False
+
+    # -- the circuits ---------------------------------------------------------------------
+    def circuit(self, country: str) -> CircuitBreaker:
+        """The country's circuit as the table holds it (closed if it has none)."""
+        known = self.circuits.get(country)
+        if known:
+            return CircuitBreaker.from_json(known)
+        return CircuitBreaker(self.settings.circuit_failures, self.settings.circuit_reset)
+
+    def _set_circuit(self, country: str, after: CircuitBreaker) -> None:
+        if after != self.circuit(country):
+            self.circuits[country] = after.to_json()
+        CIRCUIT_OPEN.labels(country).set(1 if after.is_open else 0)
+
+    # -- the schedule ---------------------------------------------------------------------
+    def admit(self, transition: Transition) -> None:
+        """Put a delivery the handler admitted into the schedule (unless already pending)."""
+        delivery = transition.scheduled
+        if delivery is None or delivery.delivery_id in self.index or \
+                delivery.delivery_id in self.busy:
+            return
+        self._put(delivery)
+        self._wake.set()
+
+    def _put(self, delivery: PendingDelivery) -> None:
+        key = schedule_key(delivery)
+        old = self.index.put(delivery, key)
+        self.schedule[key] = delivery.to_json()
+        if old is not None and old in self.schedule:
+            del self.schedule[old]
+        SCHEDULED.labels(delivery.importing_country).set(self.index.count(delivery.importing_country))
+
+    def _remove(self, delivery: PendingDelivery) -> None:
+        key = self.index.pop(delivery.delivery_id)
+        if key is not None and key in self.schedule:
+            del self.schedule[key]
+        SCHEDULED.labels(delivery.importing_country).set(self.index.count(delivery.importing_country))
+
+    def rebalanced(self) -> None:
+        """Partitions moved: rebuild the index from the table once the recovery is over."""
+        self._stale = True
+        self._wake.set()
+
+    def _rebuild(self) -> None:
+        self.index = RetryIndex.of(list(self.schedule.items()), skip=self.busy)
+        self._stale = False
+        self.log.info("transmission_schedule_loaded", pending=len(self.index))
+
+    # -- the loop -------------------------------------------------------------------------
+    async def run(self) -> None:
+        """Dispatch due deliveries until the worker stops."""
+        while True:
+            recovering = bool(self.app.in_recovery)
+            if self._was_recovering and not recovering:
+                self._stale = True
+            self._was_recovering = recovering
+            wait = LONGEST_WAIT
+            if not recovering:
+                if self._stale:
+                    self._rebuild()
+                wait = self._dispatch()
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), max(wait, 0.005))
+
+    def _dispatch(self) -> float:
+        """Start every delivery that may go now; the seconds until one more might."""
+        now = self.clock()
+        wait = LONGEST_WAIT
+        for country in self.index.countries():
+            while (first := self.index.first(country)) is not None:
+                if first.due > now:
+                    wait = min(wait, first.due - now)
+                    break
+                circuit = self.circuit(country)
+                transition = decide(circuit, Due(first, self.in_flight.get(country, 0)), now,
+                                    self.policy)
+                if transition.send:
+                    self._count_in_flight(country, +1)  # now, before the next decision
+                    self._start(first, self._attempt(first))
+                elif transition.scheduled is None:
+                    self._start(first, self._apply(first, transition))
+                else:
+                    if circuit.is_open and not circuit.allows(now):
+                        wait = min(wait, circuit.retry_at - now,
+                                   self.policy.fallback_after - circuit.open_for(now))
+                    break  # this country waits; the others carry on
+        return wait
+
+    def _start(self, delivery: PendingDelivery, work: Any) -> None:
+        self.index.pop(delivery.delivery_id)
+        self.busy[delivery.delivery_id] = delivery.importing_country
+        task = asyncio.ensure_future(self._finish(delivery, work))
+        self._tasks.add(task)  # kept until done: the loop holds tasks only weakly
+        task.add_done_callback(self._tasks.discard)
+
+    async def _finish(self, delivery: PendingDelivery, work: Any) -> None:
+        try:
+            await work
+        except Exception as exc:  # the outcome could not be recorded: try again later
+            self.log.error("delivery_not_recorded", error=type(exc).__name__, reason=str(exc),
+                           application_id=delivery.application_id)
+            self._put_back(delivery)
+        finally:
+            self.busy.pop(delivery.delivery_id, None)
+            self._wake.set()
+
+    def _put_back(self, delivery: PendingDelivery) -> None:
+        later = PendingDelivery(**{**delivery.to_json(),
+                                   "due": self.clock() + self.policy.retry_backoff})
+        self.index.put(delivery, schedule_key(delivery))  # the key still in the table
+        self._put(later)
+
+    def _count_in_flight(self, country: str, change: int) -> None:
+        self.in_flight[country] = self.in_flight.get(country, 0) + change
+        IN_FLIGHT.labels(country).set(self.in_flight[country])
+
+    async def _attempt(self, delivery: PendingDelivery) -> None:
+        country = delivery.importing_country
+        try:
+            answer = await self._call(delivery)
+        finally:
+            self._count_in_flight(country, -1)
+        transition = decide(self.circuit(country), Attempted(delivery, answer), self.clock(),
+                            self.policy)
+        await self._apply(delivery, transition)
+
+    async def _call(self, d: PendingDelivery) -> Answer:
+        connector = self.countries.connector_for(d.importing_country)
+        if connector is None:
+            return Refused(f"{d.importing_country} has no connector any more")
+        try:
+            if d.kind == "clarification":
+                return await connector.send_clarification(Clarification(
+                    d.application_id, d.certificate_number, d.version, d.importing_country,
+                    d.body))
+            receipt: Receipt = await connector.deliver(Delivery(
+                d.application_id, d.certificate_number, d.version, d.importing_country,
+                d.body.encode()))
+            return receipt
+        except BusinessRejection as exc:
+            return Refused(str(exc))
+        except CustomsTemporaryFailure as exc:
+            return NoAnswer(str(exc))
+
+    async def _apply(self, delivery: PendingDelivery, transition: Transition) -> None:
+        """Record a transition: circuit, published events, then the schedule."""
+        self._set_circuit(delivery.importing_country, transition.circuit)
+        await self._publish_all(delivery, transition)
+        self.index.put(delivery, schedule_key(delivery))  # the key the table holds
+        if transition.scheduled is None:
+            self._remove(delivery)
+        else:
+            self._put(transition.scheduled)
+
+    async def apply_now(self, event: DeliveryEvent) -> Transition:
+        """Decide an event in the handler (an arrival) and publish what it decided at once."""
+        delivery = event.delivery
+        transition = decide(self.circuit(delivery.importing_country), event, self.clock(),
+                            self.policy)
+        await self._publish_all(delivery, transition)
+        return transition
+
+    async def _publish_all(self, delivery: PendingDelivery, transition: Transition) -> None:
+        """A transition's log lines, its events (each awaited until the broker has it) and
+        its count."""
+        log = self.log.bind(application_id=delivery.application_id,
+                            certificate_number=delivery.certificate_number)
+        for note in transition.notes:
+            getattr(log, note.level)(note.event, **note.fields)
+        for output in transition.outputs:
+            event_id = derived_id(*output.id_parts)
+            data = dict(output.data)
+            if output.ce_type == ALERT:
+                data["alert_id"] = event_id
+                ALERTS.labels(data["kind"], data.get("importing_country") or "").inc()
+                log.warning("alert_raised", kind=data["kind"], severity=data["severity"],
+                            alert_id=event_id)
+            await self.ctx.emit(events.new_envelope(
+                output.ce_type, data, source=SOURCE, subject=output.subject, id=event_id,
+                traceparent=output.traceparent))
+        if transition.outcome is not None:
+            TRANSMISSIONS.labels(delivery.importing_country, transition.outcome).inc()

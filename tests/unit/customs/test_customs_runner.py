@@ -1,0 +1,114 @@
+"""The delivery runner (agents.deliveries) with in-memory tables and connectors: deliveries to
+a country that is down wait in the schedule while another country's go out concurrently,
+never more than ECO_CUSTOMS_IN_FLIGHT at once; a runner built on the same tables (a restart)
+picks the schedule and the open circuit up."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+from agents.deliveries import DeliveryRunner
+from connectors.customs.protocol import Clarification, Delivery, Receipt
+from connectors.customs.registry import CountryRegistry
+from pipeline.errors import CustomsTemporaryFailure
+from pipeline.events import Envelope
+from pipeline.settings import Settings
+from pipeline.stages.transmission import Arrived, PendingDelivery
+
+SETTINGS = Settings(retry_attempts=3, retry_backoff=0.01, circuit_failures=2,
+                    circuit_reset=60.0, circuit_fallback_after=3600.0, customs_in_flight=3)
+
+
+class Tables:
+    """In-memory stand-ins for the app's tables, shared between runners like changelogs."""
+
+    def __init__(self) -> None:
+        self.made: dict[str, dict[str, Any]] = {}
+        self.in_recovery = False
+
+    def Table(self, name: str, **_: Any) -> dict[str, Any]:
+        return self.made.setdefault(name, {})
+
+    GlobalTable = Table
+
+
+@dataclass
+class Customs:
+    """A country's customs that answers after a short while, or is down."""
+
+    down: bool = False
+    now: int = 0
+    most: int = 0
+    delivered: list[str] = field(default_factory=list)
+
+    async def deliver(self, delivery: Delivery) -> Receipt:
+        self.now += 1
+        self.most = max(self.most, self.now)
+        try:
+            await asyncio.sleep(0.02)
+            if self.down:
+                raise CustomsTemporaryFailure("503 Service unavailable")
+            self.delivered.append(delivery.application_id)
+            return Receipt(f"R-{delivery.application_id}", "ACKNOWLEDGED")
+        finally:
+            self.now -= 1
+
+    async def send_clarification(self, clarification: Clarification) -> Receipt:
+        raise AssertionError("no clarification in this test")
+
+
+def runner_on(tables: Tables, vn: Customs, th: Customs) -> tuple[DeliveryRunner,
+                                                                   list[Envelope]]:
+    runner = DeliveryRunner(tables, SETTINGS,  # type: ignore[arg-type]
+                            CountryRegistry.of(connectors={"VN": vn, "TH": th}))
+    published: list[Envelope] = []
+
+    async def emit(envelope: Envelope, topic: str | None = None) -> None:
+        published.append(envelope)
+
+    runner.ctx.emit = emit  # type: ignore[method-assign]
+    return runner, published
+
+
+def pending(app_id: str, country: str) -> PendingDelivery:
+    return PendingDelivery("certificate", app_id, f"E-{app_id}", 1, country, "<x/>",
+                           f"ev-{app_id}")
+
+
+async def until(condition: Any, what: str, timeout: float = 10.0) -> None:
+    async def poll() -> None:
+        while not condition():
+            await asyncio.sleep(0.01)  # polling interval of a deadline-bounded wait
+
+    try:
+        await asyncio.wait_for(poll(), timeout)
+    except TimeoutError:
+        raise AssertionError(f"timed out waiting for {what}") from None
+
+
+def test_a_country_that_is_down_holds_only_its_own_deliveries() -> None:
+    tables, vn, th = Tables(), Customs(), Customs(down=True)
+
+    async def run() -> None:
+        runner, published = runner_on(tables, vn, th)
+        loop = asyncio.create_task(runner.run())
+        for n in range(4):
+            runner.admit(await runner.apply_now(Arrived(pending(f"th-{n}", "TH"), True)))
+        await until(lambda: runner.circuit("TH").is_open, "the circuit of TH to open")
+        for n in range(12):
+            runner.admit(await runner.apply_now(Arrived(pending(f"vn-{n}", "VN"), True)))
+        await until(lambda: len(vn.delivered) == 12, "every VN certificate delivered")
+        loop.cancel()
+        assert vn.most == SETTINGS.customs_in_flight, "concurrent, and bounded"
+        assert {e.subject for e in published} == {f"vn-{n}" for n in range(12)}
+        assert {e.type for e in published} == {"eco.transmission.delivered.v1"}
+        assert runner.index.count("TH") == 4, "TH waits in the schedule, none failed"
+
+        again, _ = runner_on(tables, vn, Customs())  # a restart on the same tables
+        again._rebuild()
+        assert again.circuit("TH").is_open and again.index.count("TH") == 4
+        assert again.index.count("VN") == 0, "what was delivered left the schedule"
+
+    asyncio.run(run())
