@@ -32,6 +32,7 @@ class Party:
     name: str | None = None
     address: str | None = None
     id: str | None = None
+    registration_number: str | None = None
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,30 @@ class Costs:
         return sum((p for p in parts if p is not None), Decimal(0))
 
 
+class MaterialRole(StrEnum):
+    """What a material is to the good (RCEP Articles 3.8 and 3.9; ACFTA Rules 10 and 11).
+
+    Packing for retail sale classified with the good, and accessories, spare parts and tools
+    delivered with it, are disregarded for the tariff shift and counted in the RVC; packing
+    and containers for transport are disregarded altogether.
+    """
+
+    MATERIAL = "material"
+    PACKING_RETAIL = "packing-retail"
+    PACKING_TRANSPORT = "packing-transport"
+    ACCESSORY = "accessory"
+
+    @property
+    def counts_for_tariff_shift(self) -> bool:
+        """Only ordinary materials take part in WO, PE, CC/CTH/CTSH and process tests."""
+        return self is MaterialRole.MATERIAL
+
+    @property
+    def counts_for_value(self) -> bool:
+        """Everything but transport packing counts in the RVC (RCEP Art. 3.8.1)."""
+        return self is not MaterialRole.PACKING_TRANSPORT
+
+
 @dataclass(frozen=True)
 class Material:
     """A material used to produce an item; ``origin_country`` is None when unknown."""
@@ -138,6 +163,7 @@ class Material:
     value: Decimal | None = None
     weight_kg: Decimal | None = None
     supplier_declaration: str | None = None
+    role: MaterialRole = MaterialRole.MATERIAL
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,12 @@ ON_DATE = date(2026, 5, 20)
 BASE: dict[str, Any] = {
     "application_id": "t-1",
     "agreement": "RCEP",
-    "exporter": {"name": "Exporter", "address": "1 Road", "country": "CN"},
+    "exporter": {
+        "name": "Exporter",
+        "address": "1 Road",
+        "country": "CN",
+        "registration_number": "310000101",
+    },
     "importer": {"name": "Importer", "address": "2 Street", "country": "VN"},
     "transport": {"departure_date": "2026-05-18"},
     "invoices": [{"number": "INV-1", "date": "2026-05-17"}],
