@@ -6,10 +6,13 @@ named by ``problems``), with a reason and the arithmetic shown as workings.
 * WO: wholly obtained or produced in the exporting Party (RCEP Art. 3.3).
 * PE: produced there exclusively from originating materials (RCEP Art. 3.2(b)).
 * CC, CTH, CTSH: every non-originating material changes chapter, heading or
-  subheading, save those within de minimis (RCEP Art. 3.7), and not by minimal
-  operations alone (RCEP Art. 3.6).
+  subheading, save those within de minimis (RCEP Art. 3.7).
 * RVC: regional value content, build-down ``(FOB - VNM) / FOB x 100`` or
   build-up ``(VOM + costs) / FOB x 100`` (RCEP Art. 3.5), compared unrounded.
+
+Every criterion but WO and PE is denied when the good underwent only minimal
+operations (RCEP Art. 3.6, ACFTA Rule 7: they apply to work on non-originating
+materials, which WO and PE goods do not have).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from enum import StrEnum
 from pipeline.application import Agreement, Item, RvcMethod
 from pipeline.errors import Problem
 from pipeline.origin.figures import HUNDRED, share, show
-from pipeline.origin.operations import only_minimal_operations
+from pipeline.origin.operations import OperationsCheck, check_operations
 from pipeline.origin.rules import Term, TermKind
 from pipeline.origin.standing import MaterialStanding, View
 
@@ -54,6 +57,14 @@ class Good:
     agreement: Agreement
     exporting_party: str
     materials: tuple[MaterialStanding, ...] | None
+    operations: OperationsCheck | None = None
+
+    @property
+    def minimal_operations(self) -> OperationsCheck:
+        """The declared processes read against RCEP Art. 3.6 / ACFTA Rule 7."""
+        if self.operations is not None:
+            return self.operations
+        return check_operations(self.item.processes, self.agreement)
 
     def at(self, field: str) -> str:
         """The JSON path of one of the item's fields."""
@@ -75,11 +86,15 @@ class Finding:
 
 
 def test_term(term: Term, good: Good, view: View) -> Finding:
-    """Test ``term`` for ``good`` under ``view``."""
+    """Test ``term`` for ``good`` under ``view``. Minimal operations deny every criterion that
+    relies on non-originating materials being transformed (RCEP Art. 3.6; ACFTA Rule 7)."""
     if term.kind is TermKind.WO:
         return wholly_obtained(term, good, view)
     if term.kind is TermKind.PE:
         return produced_entirely(term, good, view)
+    if good.minimal_operations.denies_origin:
+        reason = f"{term} not met: {good.minimal_operations.reason}"
+        return Finding(term, Outcome.NOT_MET, reason)
     if term.kind is TermKind.RVC:
         return value_content(term, good, view)
     return tariff_shift(term, good, view)
@@ -135,16 +150,10 @@ def _changes(kind: TermKind, good_hs: str, material_hs: str | None) -> bool | No
 
 
 def tariff_shift(term: Term, good: Good, view: View) -> Finding:
-    """CC/CTH/CTSH with de minimis (RCEP Art. 3.7) and the minimal-operations bar (Art. 3.6)."""
+    """CC/CTH/CTSH with de minimis (RCEP Art. 3.7)."""
     level = _LEVELS[term.kind][1]
     if good.materials is None:
         return _materials_missing(term, good)
-    if only_minimal_operations(good.item.processes):
-        reason = (
-            f"{term} not met: every declared process ({', '.join(good.item.processes)}) is a "
-            "minimal operation, which confers no origin (RCEP Art. 3.6)"
-        )
-        return Finding(term, Outcome.NOT_MET, reason)
     failing: list[MaterialStanding] = []
     unclassified: list[MaterialStanding] = []
     workings: list[str] = []

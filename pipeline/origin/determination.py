@@ -23,6 +23,7 @@ from pipeline.origin.boxes import certificate_box
 from pipeline.origin.criteria import Finding, Good, Outcome, test_term
 from pipeline.origin.declarations import SupplierDeclaration
 from pipeline.origin.figures import show
+from pipeline.origin.operations import check_operations
 from pipeline.origin.rules import PE, WO, AppliedRule, RuleBook, Term, TermKind
 from pipeline.origin.standing import MaterialStanding, Standing, View, assess_material
 
@@ -136,7 +137,10 @@ def determine_origin(
             )
             for i, m in enumerate(item.materials)
         )
-    good = Good(item, path, agreement, exporting_party, standings)
+    good = Good(
+        item, path, agreement, exporting_party, standings,
+        check_operations(item.processes, agreement),
+    )
     applied = rules.rule_for(agreement, item.hs_code)
     alternatives = list(
         dict.fromkeys([(WO,), (PE,), *(applied.rule.alternatives if applied.rule else ())])
@@ -203,6 +207,8 @@ def _result(
     shown = list(dict.fromkeys(shown))
     reasons = _material_reasons(standings) + ([note] if note else [])
     reasons += [decision.findings[t].reason for t in shown]
+    if alternative is None or alternative[0] not in (WO, PE):
+        reasons.append(good.minimal_operations.reason)
     workings = _material_lines(standings)
     workings += [w for t in shown for w in decision.findings[t].workings]
     rvc = next((f for f in decision.findings.values() if f.rvc_percent is not None), None)
