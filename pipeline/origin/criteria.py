@@ -66,6 +66,22 @@ class Good:
             return self.operations
         return check_operations(self.item.processes, self.agreement)
 
+    @property
+    def components(self) -> tuple[MaterialStanding, ...] | None:
+        """The materials that count for WO, PE, tariff shifts and process rules: packing and
+        accessories are disregarded there (RCEP Arts. 3.8-3.9; ACFTA Rules 10-11)."""
+        if self.materials is None:
+            return None
+        return tuple(m for m in self.materials if m.material.role.counts_for_tariff_shift)
+
+    @property
+    def valued(self) -> tuple[MaterialStanding, ...] | None:
+        """The materials that count in the RVC: all but packing for transport (RCEP
+        Art. 3.8.1); retail packing and accessories count by their own origin."""
+        if self.materials is None:
+            return None
+        return tuple(m for m in self.materials if m.material.role.counts_for_value)
+
     def at(self, field: str) -> str:
         """The JSON path of one of the item's fields."""
         return f"{self.path}.{field}"
@@ -111,7 +127,7 @@ def wholly_obtained(term: Term, good: Good, view: View) -> Finding:
         return Finding(
             term, Outcome.NOT_MET, "WO not met: the good is not declared wholly obtained"
         )
-    foreign = [m for m in good.materials or () if not view.originating(m, domestic_only=True)]
+    foreign = [m for m in good.components or () if not view.originating(m, domestic_only=True)]
     if foreign:
         names = ", ".join(_label(m) for m in foreign)
         reason = f"WO not met: declared wholly obtained, yet {names} did not originate in "
@@ -121,11 +137,11 @@ def wholly_obtained(term: Term, good: Good, view: View) -> Finding:
 
 def produced_entirely(term: Term, good: Good, view: View) -> Finding:
     """PE: produced exclusively from originating materials (accumulated ones included)."""
-    if good.materials is None:
+    if good.components is None:
         return _materials_missing(term, good)
-    if not good.materials:
+    if not good.components:
         return Finding(term, Outcome.NOT_MET, "PE not met: no materials declared")
-    foreign = [m for m in good.materials if not view.originating(m)]
+    foreign = [m for m in good.components if not view.originating(m)]
     if foreign:
         return Finding(
             term, Outcome.NOT_MET, f"PE not met: {len(foreign)} non-originating material(s)"
@@ -152,12 +168,12 @@ def _changes(kind: TermKind, good_hs: str, material_hs: str | None) -> bool | No
 def tariff_shift(term: Term, good: Good, view: View) -> Finding:
     """CC/CTH/CTSH with de minimis (RCEP Art. 3.7)."""
     level = _LEVELS[term.kind][1]
-    if good.materials is None:
+    if good.components is None:
         return _materials_missing(term, good)
     failing: list[MaterialStanding] = []
     unclassified: list[MaterialStanding] = []
     workings: list[str] = []
-    for m in good.materials:
+    for m in good.components:
         if view.originating(m):
             continue
         changes = _changes(term.kind, good.item.hs_code, m.material.hs_code)
@@ -266,13 +282,13 @@ def value_content(term: Term, good: Good, view: View) -> Finding:
     """RVC build-down or build-up (RCEP Art. 3.5), compared unrounded with the threshold."""
     threshold = term.threshold or Decimal(0)
     method = good.item.rvc_method or RvcMethod.BUILD_DOWN
-    if good.materials is None:
+    if good.valued is None:
         return _materials_missing(term, good)
     problems: list[Problem] = []
     if good.item.fob is None:
         problems.append(Problem(good.at("fob"), "the FOB value is needed to compute the RVC"))
     build_up = method is RvcMethod.BUILD_UP
-    counted = [m for m in good.materials if view.originating(m) == build_up]
+    counted = [m for m in good.valued if view.originating(m) == build_up]
     problems += [
         Problem(f"{m.path}.value", "the value is needed to compute the RVC")
         for m in counted

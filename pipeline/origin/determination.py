@@ -17,7 +17,7 @@ from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
-from pipeline.application import Agreement, Item, RvcMethod
+from pipeline.application import Agreement, Item, MaterialRole, RvcMethod
 from pipeline.errors import Problem
 from pipeline.origin.boxes import certificate_box
 from pipeline.origin.criteria import Finding, Good, Outcome, test_term
@@ -110,6 +110,40 @@ def _material_lines(standings: Sequence[MaterialStanding]) -> list[str]:
             + f" | {origin} | {m.standing}{backing} | {value}"
         )
     return lines
+
+
+_ROLE_RULES = {
+    Agreement.RCEP: {
+        MaterialRole.PACKING_RETAIL: "RCEP Art. 3.8.2",
+        MaterialRole.ACCESSORY: "RCEP Art. 3.9",
+        MaterialRole.PACKING_TRANSPORT: "RCEP Art. 3.8.1",
+    },
+    Agreement.ACFTA: {
+        MaterialRole.PACKING_RETAIL: "ACFTA Rule 10",
+        MaterialRole.ACCESSORY: "ACFTA Rule 11",
+        MaterialRole.PACKING_TRANSPORT: "ACFTA Rule 10",
+    },
+}
+
+
+def _role_reasons(standings: Sequence[MaterialStanding], agreement: Agreement) -> list[str]:
+    """How packing and accessories were treated, one reason per material."""
+    reasons = []
+    for m in standings:
+        role = m.material.role
+        if role is MaterialRole.MATERIAL:
+            continue
+        label = f"{m.path} ({m.material.description or m.material.hs_code or role.value})"
+        rule = _ROLE_RULES[agreement][role]
+        if role is MaterialRole.PACKING_TRANSPORT:
+            reasons.append(f"{label}: packing for transport, disregarded altogether ({rule})")
+        else:
+            kind = "retail packing" if role is MaterialRole.PACKING_RETAIL else "an accessory"
+            reasons.append(
+                f"{label}: {kind}, disregarded for the tariff shift and counted in the RVC as "
+                f"{m.standing} ({rule})"
+            )
+    return reasons
 
 
 def _material_reasons(standings: Sequence[MaterialStanding]) -> list[str]:
@@ -205,7 +239,8 @@ def _result(
     if alternative is not None and alternative[0] in (WO, PE):
         shown.insert(0, alternative[0])
     shown = list(dict.fromkeys(shown))
-    reasons = _material_reasons(standings) + ([note] if note else [])
+    reasons = _material_reasons(standings) + _role_reasons(standings, good.agreement)
+    reasons += [note] if note else []
     reasons += [decision.findings[t].reason for t in shown]
     if alternative is None or alternative[0] not in (WO, PE):
         reasons.append(good.minimal_operations.reason)
