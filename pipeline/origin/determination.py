@@ -12,7 +12,7 @@ claims that cite no supplier declaration (then the item is INCOMPLETE).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -21,6 +21,12 @@ from pipeline.application import Agreement, Item, MaterialRole, RvcMethod
 from pipeline.errors import Problem
 from pipeline.origin.boxes import certificate_box
 from pipeline.origin.criteria import Finding, Good, Outcome, test_term
+from pipeline.origin.cumulation import (
+    NOT_NEEDED,
+    Cumulation,
+    cumulation_condition,
+    has_other_parties_materials,
+)
 from pipeline.origin.declarations import SupplierDeclaration
 from pipeline.origin.figures import show
 from pipeline.origin.operations import check_operations
@@ -56,6 +62,7 @@ class ItemResult:
     errors: tuple[Problem, ...] = ()
     missing_supplier_declarations: tuple[str, ...] = ()
     workings: tuple[str, ...] = ()
+    cumulation: Cumulation = NOT_NEEDED
 
     @property
     def qualified(self) -> bool:
@@ -179,25 +186,36 @@ def determine_origin(
     alternatives = list(
         dict.fromkeys([(WO,), (PE,), *(applied.rule.alternatives if applied.rule else ())])
     )
-    decision = _decide(alternatives, good, View())
-    context = _Context(good, standings or (), applied)
+    base = View()
+    decision = _decide(alternatives, good, base)
+    cumulation = NOT_NEEDED
+    if (
+        agreement is Agreement.ACFTA
+        and decision.alternative is not None
+        and has_other_parties_materials(good)
+        and _relies_on_accumulation(decision.alternative, good, standings, base)
+    ):
+        cumulation = cumulation_condition(good)
+        if cumulation.met is not True:
+            base = View(accumulate=False)
+            decision = _decide(alternatives, good, base)
+    context = _Context(good, standings or (), applied, cumulation)
     unbacked = [m for m in standings or () if m.unbacked]
+    strict = replace(base, trust_unbacked=False)
     if decision.outcome is Outcome.MET and unbacked:
-        strict_decision = _decide(alternatives, good, View(trust_unbacked=False))
+        strict_decision = _decide(alternatives, good, strict)
         if strict_decision.outcome is not Outcome.MET:
             message = (
                 "an originating claim needs the supplier declaration it rests on (Form E Rule 5(b))"
             )
             missing = [Problem(f"{m.path}.supplier_declaration", message) for m in unbacked]
             note = "it qualifies only on originating claims that cite no supplier declaration"
-            return _result(context, Verdict.INCOMPLETE, decision, View(), tuple(missing), note)
+            return _result(context, Verdict.INCOMPLETE, decision, base, tuple(missing), note)
         note = "originating claims without a supplier declaration were not relied on"
-        return _result(
-            context, Verdict.QUALIFIED, strict_decision, View(trust_unbacked=False), (), note
-        )
+        return _result(context, Verdict.QUALIFIED, strict_decision, strict, (), note)
     if decision.outcome is Outcome.MET:
-        return _result(context, Verdict.QUALIFIED, decision, View())
-    errors: list[Problem] = []
+        return _result(context, Verdict.QUALIFIED, decision, base)
+    errors: list[Problem] = list(cumulation.problems)
     if applied.rule is None:
         message = (
             f"no product-specific rule for HS {item.hs_code} under {agreement}, which has no "
@@ -215,6 +233,7 @@ class _Context:
     good: Good
     standings: tuple[MaterialStanding, ...]
     applied: AppliedRule
+    cumulation: Cumulation = NOT_NEEDED
 
 
 def _rule_source(applied: AppliedRule) -> str | None:
@@ -241,6 +260,7 @@ def _result(
     shown = list(dict.fromkeys(shown))
     reasons = _material_reasons(standings) + _role_reasons(standings, good.agreement)
     reasons += [note] if note else []
+    reasons += [context.cumulation.reason] if context.cumulation.needed else []
     reasons += [decision.findings[t].reason for t in shown]
     if alternative is None or alternative[0] not in (WO, PE):
         reasons.append(good.minimal_operations.reason)
@@ -280,6 +300,7 @@ def _result(
             f"{m.path}.supplier_declaration" for m in standings if m.unbacked
         ),
         workings=tuple(workings),
+        cumulation=context.cumulation,
     )
 
 

@@ -74,6 +74,7 @@ def _item_json(item: ItemResult) -> dict[str, Any]:
         "box": item.box,
         "fob_shown": item.fob_shown,
         "reasons": list(item.reasons),
+        "cumulation": item.cumulation.to_json(),
     }
 
 
