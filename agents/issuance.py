@@ -2,12 +2,14 @@
 certificate document, its signature, and ``eco.certificate.issued.v1``; and, on an authorised
 officer's request, new versions and revocations (Rule 10, ``pipeline.versions``).
 
-Numbers are allocated per issuing office, so this stage repartitions explicitly: the
-router forwards each qualified verification, and each officer's request from
-``eco.issuance-commands``, to ``eco.issuance-requests`` keyed by the issuing office (the
-router remembers each application's office in a table co-partitioned with both sources),
-and the issuer, which owns that topic's partitions, keeps each office's sequence in a
-Kafka-backed table. The allocation is recorded and flushed first, then the certificate,
+Serials are allocated per applicant registration, agreement and year (China's Form E
+numbering, ``pipeline.certificate.numbering.sequence_key``), so this stage repartitions
+explicitly: the router forwards each qualified verification, and each officer's request
+from ``eco.issuance-commands``, to ``eco.issuance-requests`` keyed by that sequence (the
+router remembers each application's sequence key in a table co-partitioned with both
+sources), and the issuer, which owns that topic's partitions, keeps each sequence in a
+Kafka-backed table; the issuing office still gives the number and signs. The allocation
+is recorded and flushed first, then the certificate,
 then it is published: a crash after the allocation replays the request, which gets the
 same serial again (``SerialAllocation``); a crash after the certificate replays it,
 finds the certificate and publishes the same events again (same event ids). So a number
@@ -31,7 +33,7 @@ import faust
 from agents.frame import StageContext, derived_id, install_stage, json_table
 from agents.trust import trust_view
 from pipeline import events, versions
-from pipeline.certificate.numbering import SerialAllocation
+from pipeline.certificate.numbering import SerialAllocation, sequence_key, sequence_year_key
 from pipeline.certificate.verification import verify_certificate
 from pipeline.errors import BusinessRejection, SignatureInvalid
 from pipeline.events import Envelope
@@ -66,9 +68,9 @@ def install(app: faust.App, settings: Settings) -> None:
                     f"{office} not issued: {exc}") from exc
         return certificate
 
-    def allocate(office_code: str, year: int, holder: str, application_id: str
+    def allocate(sequence: str, year: int, holder: str, application_id: str
                  ) -> tuple[str, SerialAllocation]:
-        key = f"{office_code}:{year}"
+        key = sequence_year_key(sequence, year)
         last = SerialAllocation.from_json(sequences[key])
         return key, last.next_for(holder, application_id, recorded=was_recorded(last))
 
@@ -89,18 +91,20 @@ def install(app: faust.App, settings: Settings) -> None:
 
     async def route(envelope: Envelope, ctx: StageContext) -> None:
         if envelope.type == REQUESTED:
-            office = office_of[envelope.subject]
-            if not office:
+            key = office_of[envelope.subject]
+            if not key:
                 raise BusinessRejection(f"{envelope.subject}: no certificate has been issued")
         elif envelope.type == COMPLETED and envelope.data["verdict"] == "QUALIFIED":
             document = json.loads(envelope.data["document"])
-            office = str(document.get("issuing_office") or "")
-            office_of[envelope.subject] = office
+            # Serials run per applicant registration (China's numbering): the requests are
+            # keyed by that sequence, which spreads them over the partitions.
+            key = sequence_key(document)
+            office_of[envelope.subject] = key
         else:
             return
         _, value, headers = events.to_record(envelope)
-        await ctx.send(REQUESTS_TOPIC, office.encode(), value, headers)
-        ctx.log.info("issuance_requested", issuing_office=office, ce_type=envelope.type)
+        await ctx.send(REQUESTS_TOPIC, key.encode(), value, headers)
+        ctx.log.info("issuance_requested", sequence_key=key, ce_type=envelope.type)
 
     async def issue(envelope: Envelope, ctx: StageContext) -> None:
         if envelope.type == REQUESTED:
@@ -114,8 +118,8 @@ def install(app: faust.App, settings: Settings) -> None:
             document = json.loads(envelope.data["document"])
             office = factory.office(str(document.get("issuing_office") or ""))
             now = datetime.now(UTC).replace(microsecond=0)
-            sequence_key, allocation = allocate(office.code, now.year, application_id,
-                                                application_id)
+            sequence, allocation = allocate(sequence_key(document), now.year, application_id,
+                                            application_id)
             serial = allocation.serial
             retroactive = bool(envelope.data.get("issued_retroactively"))
             certificate = in_force(factory.issue(
@@ -138,7 +142,7 @@ def install(app: faust.App, settings: Settings) -> None:
                 "items": versions.plain(envelope.data["items"]),
                 "issued_retroactively": retroactive,
             }
-            await record_allocation(sequence_key, allocation)
+            await record_allocation(sequence, allocation)
             issued[application_id] = record
             await durable_then_store(certificate, record, ctx, serial=serial)
         await ctx.emit(events.new_envelope(
@@ -168,8 +172,9 @@ def install(app: faust.App, settings: Settings) -> None:
             else:
                 if request.action == versions.SUPERSEDE:
                     document = versions.corrected_document(request, record)
-                    sequence_key, allocation = allocate(office.code, now.year,
-                                                        request.request_id, application_id)
+                    # The original's sequence: the key its requests are partitioned by.
+                    sequence, allocation = allocate(sequence_key(json.loads(record["document"])),
+                                                    now.year, request.request_id, application_id)
                     serial = allocation.serial
                     certificate = in_force(factory.issue(
                         document, record["items"], office=office, serial=serial,
@@ -178,7 +183,7 @@ def install(app: faust.App, settings: Settings) -> None:
                         supersedes=record["certificate_number"],
                     ), office.code)
                     request = replace(request, document=json.dumps(document))
-                    await record_allocation(sequence_key, allocation)
+                    await record_allocation(sequence, allocation)
                 else:
                     certificate = in_force(factory.copy(
                         record["document_xml"].encode(), record["certificate_number"],

@@ -63,6 +63,17 @@ def _country_durations(value: str, name: str) -> dict[str, float]:
     return result
 
 
+def _reference_formats(value: str) -> str:
+    """The ``ECO_REFERENCE_FORMATS`` text, checked (``pipeline.certificate.numbering``)."""
+    from pipeline.certificate.numbering import parse_reference_formats
+
+    try:
+        parse_reference_formats(value)
+    except ValueError as exc:
+        raise ValueError(f"ECO_REFERENCE_FORMATS: {exc}") from exc
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     """All settings of eco-pipeline, each from one ``ECO_*`` variable (README, "Settings").
@@ -101,6 +112,10 @@ class Settings:
                                                 agreement: RCEP=90d,ACFTA=90d (RCEP Article 3.24
                                                 allows 30 to 90 days)
     verification_warning  VERIFICATION_WARNING  how long before that deadline the warning alert
+    reference_formats     REFERENCE_FORMATS     certificate reference numbers per agreement:
+                                                ACFTA=E{yy}{registration:9}{serial:4},RCEP=R{yy}
+                                                {registration:9}{serial:4} (China's format,
+                                                DOMAIN.md 1.6; registration = the applicant's)
     """
 
     kafka_bootstrap: str = "127.0.0.1:9092"
@@ -130,6 +145,9 @@ class Settings:
     verification_deadlines: Mapping[str, float] = field(
         default_factory=lambda: {"RCEP": 90 * 86400.0, "ACFTA": 90 * 86400.0})
     verification_warning: float = 14 * 86400.0
+    reference_formats: str = (
+        "ACFTA=E{yy}{registration:9}{serial:4},RCEP=R{yy}{registration:9}{serial:4}"
+    )
 
     def examination_day(self) -> date:
         """The day examinations are made as of: the configured one, or today (UTC)."""
@@ -223,4 +241,5 @@ class Settings:
                 get("VERIFICATION_WARNING", str(d.verification_warning)),
                 "ECO_VERIFICATION_WARNING",
             ),
+            reference_formats=_reference_formats(get("REFERENCE_FORMATS", d.reference_formats)),
         )
