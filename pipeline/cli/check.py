@@ -108,7 +108,7 @@ def _write_item(app: Application, index: int, result: ItemResult, out: TextIO) -
         ("verdict", result.verdict.value),
     ]
     if result.qualified:
-        rows.append(("criterion", f"{result.criterion}  box: {result.box}"))
+        rows.append(("criterion", f"{result.criterion_code}  box: {result.box}"))
         flags = [
             f"de minimis: {_yes(result.de_minimis)}",
             f"accumulation: {_yes(result.accumulation)}",

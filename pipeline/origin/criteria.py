@@ -7,6 +7,8 @@ named by ``problems``), with a reason and the arithmetic shown as workings.
 * PE: produced there exclusively from originating materials (RCEP Art. 3.2(b)).
 * CC, CTH, CTSH: every non-originating material changes chapter, heading or
   subheading, save those within de minimis (RCEP Art. 3.7).
+* process rules (``CR``, the textile processes): the declared processes
+  (``pipeline.origin.processes``).
 * RVC: regional value content, build-down ``(FOB - VNM) / FOB x 100`` or
   build-up ``(VOM + costs) / FOB x 100`` (RCEP Art. 3.5), compared unrounded.
 
@@ -26,6 +28,7 @@ from pipeline.application import Agreement, Item, RvcMethod
 from pipeline.errors import Problem
 from pipeline.origin.figures import HUNDRED, share, show
 from pipeline.origin.operations import OperationsCheck, check_operations
+from pipeline.origin.processes import process_rules, read_processes
 from pipeline.origin.rules import Term, TermKind
 from pipeline.origin.standing import MaterialStanding, View
 
@@ -111,9 +114,24 @@ def test_term(term: Term, good: Good, view: View) -> Finding:
     if good.minimal_operations.denies_origin:
         reason = f"{term} not met: {good.minimal_operations.reason}"
         return Finding(term, Outcome.NOT_MET, reason)
+    if term.kind is TermKind.PROCESS:
+        return process_rule(term, good)
     if term.kind is TermKind.RVC:
         return value_content(term, good, view)
     return tariff_shift(term, good, view)
+
+
+def process_rule(term: Term, good: Good) -> Finding:
+    """A process rule (``CR``, the textile processes) read against the declared processes;
+    UNKNOWN, asking for the processes, when they cannot decide."""
+    reading = read_processes(process_rules()[term.process or ""], good.item.processes)
+    if reading.met is None:
+        problem = Problem(
+            good.at("processes"),
+            f"the processes carried out are needed to tell whether {term} is met",
+        )
+        return Finding(term, Outcome.UNKNOWN, reading.reason, (problem,))
+    return Finding(term, Outcome.MET if reading.met else Outcome.NOT_MET, reading.reason)
 
 
 def _materials_missing(term: Term, good: Good) -> Finding:

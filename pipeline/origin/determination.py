@@ -50,6 +50,7 @@ class ItemResult:
     hs_code: str
     verdict: Verdict
     criterion: TermKind | None = None
+    criterion_code: str | None = None
     rule: str | None = None
     rule_source: str | None = None
     box: str | None = None
@@ -268,8 +269,10 @@ def _result(
     workings += [w for t in shown for w in decision.findings[t].workings]
     rvc = next((f for f in decision.findings.values() if f.rvc_percent is not None), None)
     criterion, box, accumulation, de_minimis, fob_shown = None, None, False, False, False
+    code = None
     if alternative is not None:
-        criterion = max(alternative, key=lambda t: t.kind.rank).kind
+        deciding = max(alternative, key=lambda t: t.kind.rank)
+        criterion, code = deciding.kind, deciding.code
         de_minimis = any(decision.findings[t].de_minimis for t in alternative)
         accumulation = _relies_on_accumulation(alternative, good, standings, view)
         fob_shown = any(t.kind is TermKind.RVC for t in alternative)
@@ -286,6 +289,7 @@ def _result(
         hs_code=good.item.hs_code,
         verdict=verdict,
         criterion=criterion,
+        criterion_code=code,
         rule=str(applied.rule) if applied.rule else None,
         rule_source=_rule_source(applied),
         box=box,

@@ -65,7 +65,7 @@ def _item_json(item: ItemResult) -> dict[str, Any]:
         "hs_code": item.hs_code,
         "qualified": item.qualified,
         "verdict": item.verdict.value,
-        "criterion": item.criterion.value if item.criterion else None,
+        "criterion": item.criterion_code,
         "de_minimis": item.de_minimis,
         "accumulation": item.accumulation,
         "rvc_percent": show(item.rvc_percent) if item.rvc_percent is not None else None,
