@@ -150,6 +150,12 @@ class RuleEntry:
     rule: Rule
     location: str
     source: str = ""
+    status: str = ""
+
+    @property
+    def checked(self) -> bool:
+        """True when the row says it was compared with the legal annex (``status`` checked)."""
+        return self.status.strip().lower() == "checked"
 
 
 @dataclass(frozen=True)
@@ -265,7 +271,9 @@ def _entry(cells: Mapping[str, str], location: str) -> RuleEntry:
         rule = parse_rule(cells.get("rule", ""))
     except ValueError as exc:
         raise InvalidRules(f"{location}: {exc}") from None
-    return RuleEntry(agreement, hs, rule, location, cells.get("source", ""))
+    return RuleEntry(
+        agreement, hs, rule, location, cells.get("source", ""), cells.get("status", "")
+    )
 
 
 def read_rule_table(path: Path) -> RuleTable:
