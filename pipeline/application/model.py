@@ -72,12 +72,26 @@ class ThirdPartyInvoicing:
 
 
 @dataclass(frozen=True)
+class OriginalItem:
+    """An item of the original certificate as the application declares it (used for the
+    draw-down when the original's signed XML is not at hand)."""
+
+    item_no: int
+    hs_code: str | None = None
+    quantity: Quantity | None = None
+
+
+@dataclass(frozen=True)
 class BackToBack:
-    """The original proof a back-to-back (movement) certificate rests on (RCEP Art. 3.19)."""
+    """The original proof a back-to-back (movement) certificate rests on (RCEP Art. 3.19;
+    Form E Rule 1, movement certificate). ``original_xml`` is the original's signed XML when
+    the exporter supplies it; ``original_items`` its items when it does not."""
 
     original_certificate: str | None = None
     original_issue_date: date | None = None
     original_country: str | None = None
+    original_xml: str | None = None
+    original_items: tuple[OriginalItem, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -187,6 +201,7 @@ class Item:
     rvc_method: RvcMethod | None = None
     costs: Costs | None = None
     materials: tuple[Material, ...] | None = None
+    original_item_no: int | None = None
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from pipeline.application.model import (
     Invoice,
     Item,
     Money,
+    OriginalItem,
     Packages,
     Party,
     Quantity,
@@ -226,7 +227,32 @@ def _back_to_back(reader: FieldReader, doc: Mapping[str, Any]) -> BackToBack | N
             block, "original_issue_date", "back_to_back.original_issue_date"
         ),
         original_country=reader.country(block, "original_country", "back_to_back.original_country"),
+        original_xml=reader.text(block, "original_xml", "back_to_back.original_xml"),
+        original_items=_original_items(reader, block),
     )
+
+
+def _original_items(reader: FieldReader, block: Mapping[str, Any]) -> tuple[OriginalItem, ...]:
+    items: list[OriginalItem] = []
+    entries = reader.array(block, "original_items", "back_to_back.original_items") or ()
+    for index, entry in enumerate(entries):
+        path = f"back_to_back.original_items[{index}]"
+        if not isinstance(entry, Mapping):
+            reader.problem(path, f"must be an object, not {type_name(entry)}")
+            continue
+        item_no = reader.integer(entry, "item_no", child(path, "item_no"), required=True)
+        quantity = reader.obj(entry, "quantity", child(path, "quantity"), required=True)
+        if item_no is None or quantity is None:
+            continue
+        items.append(OriginalItem(
+            item_no=item_no,
+            hs_code=reader.hs_code(entry, child(path, "hs_code"), (6,), required=False),
+            quantity=Quantity(
+                value=reader.decimal(quantity, "value", child(path, "quantity.value"), True),
+                unit=reader.text(quantity, "unit", child(path, "quantity.unit"), True),
+            ),
+        ))
+    return tuple(items)
 
 
 def _exhibition(reader: FieldReader, doc: Mapping[str, Any]) -> Exhibition | None:
@@ -304,6 +330,7 @@ def _item(reader: FieldReader, entry: Mapping[str, Any], path: str) -> Item | No
         rvc_method=_rvc_method(reader, entry, child(path, "rvc_method")),
         costs=_costs(reader, entry, child(path, "costs")),
         materials=parse_materials(reader, entry, child(path, "materials")),
+        original_item_no=reader.integer(entry, "original_item_no", child(path, "original_item_no")),
     )
     return None if item_no is None or hs_code is None else item
 
