@@ -30,6 +30,7 @@ from typing import Any
 
 import faust
 
+from agents import drawdown
 from agents.frame import StageContext, derived_id, install_stage, json_table
 from agents.trust import trust_view
 from pipeline import events, versions
@@ -55,6 +56,7 @@ def install(app: faust.App, settings: Settings) -> None:
     issued = json_table(app, settings, "issuance-issued", dict)
     office_of = json_table(app, settings, "issuance-office", str)
     trust = trust_view(app, settings)
+    drawdown.install(app, settings, factory.store_dir, trust, REQUESTS_TOPIC)
 
     def in_force(certificate: IssuedDocument, office: str) -> IssuedDocument:
         """The certificate, if it verifies against the trust registry now; SignatureInvalid
@@ -100,6 +102,12 @@ def install(app: faust.App, settings: Settings) -> None:
             # keyed by that sequence, which spreads them over the partitions.
             key = sequence_key(document)
             office_of[envelope.subject] = key
+            if drawdown.is_back_to_back(document):
+                # A back-to-back certificate draws on its original before it is numbered.
+                _, value, headers = events.to_record(envelope)
+                await ctx.send(drawdown.DRAWDOWN_TOPIC,
+                               drawdown.original_number(document).encode(), value, headers)
+                return
         else:
             return
         _, value, headers = events.to_record(envelope)
