@@ -289,3 +289,38 @@ def original_from_application(app: Application) -> OriginalCertificate:
     return OriginalCertificate(
         block.original_certificate, OriginalSource.APPLICATION, lines, block.original_issue_date
     )
+
+
+@dataclass(frozen=True)
+class DrawCheck:
+    """What the examination says about a back-to-back application's draw (``eco check``)."""
+
+    notes: tuple[str, ...] = ()
+    refusals: tuple[str, ...] = ()
+    problems: tuple[Problem, ...] = ()
+
+
+def check_draw(app: Application) -> DrawCheck:
+    """The draw against the original as the application presents it: refused when it alone
+    exceeds the original; earlier draws are counted at issuance, from the kept balance."""
+    block = app.back_to_back
+    if block is None or not block.original_certificate:
+        return DrawCheck()
+    if block.original_xml:
+        return DrawCheck(notes=(
+            f"back-to-back: the draw-down on {block.original_certificate} reads the original's "
+            "quantities from the supplied signed XML at issuance, once it verifies against the "
+            f"trust registry ({RULE})",
+        ))
+    try:
+        original = original_from_application(app)
+        request = drawdown_request(app, app.application_id or "check", original.items)
+    except InvalidApplication as exc:
+        return DrawCheck(problems=exc.problems)
+    result = draw_down(Balance.opening(original), request)
+    if not result.accepted:
+        return DrawCheck(refusals=result.refusals)
+    return DrawCheck(notes=(
+        f"back-to-back: {result.reason}, against the original as declared in the application "
+        "(not verified against it); earlier draws on it are counted at issuance",
+    ))

@@ -16,6 +16,7 @@ from typing import Any
 
 from pipeline.application import Agreement, Application
 from pipeline.errors import Problem
+from pipeline.origin.backtoback import check_draw
 from pipeline.origin.completeness import (
     inconsistent_dates,
     issue_timing,
@@ -94,10 +95,12 @@ def examine(
     ]
     timing = issue_timing(app, on_date)
     special, refused = special_cases(app, on_date)
-    refusals = ([timing.refusal] if timing.refusal else []) + refused
+    draw = check_draw(app)
+    refusals = ([timing.refusal] if timing.refusal else []) + refused + list(draw.refusals)
     errors = missing_boxes(app) + inconsistent_dates(app, on_date) + special
+    errors += list(draw.problems)
     errors += [p for item in items for p in item.errors]
-    shared = (*timing.notes, *refusals)
+    shared = (*timing.notes, *draw.notes, *refusals)
     items = [replace(item, reasons=item.reasons + shared) for item in items]
     if refusals or any(i.verdict is Verdict.NOT_QUALIFIED for i in items):
         verdict = Verdict.NOT_QUALIFIED
@@ -112,7 +115,7 @@ def examine(
         verdict=verdict,
         items=tuple(items),
         errors=tuple(errors),
-        notes=timing.notes,
+        notes=(*timing.notes, *draw.notes),
         refusals=tuple(refusals),
         issued_retroactively=timing.retroactive,
         missing_supplier_declarations=tuple(

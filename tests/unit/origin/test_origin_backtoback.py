@@ -21,6 +21,7 @@ from pipeline.certificate.model import ItemCriterion
 from pipeline.certificate.signing import sign_certificate
 from pipeline.certificate.trust import TrustRegistry
 from pipeline.errors import InvalidApplication, SignatureInvalid
+from pipeline.origin import Examination, default_rulebook, examine
 from pipeline.origin.backtoback import (
     Balance,
     DrawDownRequest,
@@ -185,3 +186,25 @@ def test_a_tampered_original_is_refused(pki: DevPki) -> None:
     xml = _signed_original(pki).replace(b">E264403165010007<", b">E264403165010008<")
     with pytest.raises(SignatureInvalid):
         original_from_xml(xml, TrustRegistry.from_dir(pki.trust_dir), OriginalSource.SUPPLIED)
+
+
+def _examine(document: dict[str, Any]) -> Examination:
+    return examine(parse_application(document), default_rulebook(), datetime(2026, 5, 20).date())
+
+
+def test_eco_check_explains_the_draw_and_refuses_one_that_alone_overdraws() -> None:
+    """RCEP Art. 3.19.1(d) in the examination: the figures are in the reasons."""
+    declared = [{"item_no": 1, "hs_code": "851671", "quantity": {"value": "5000", "unit": "PCE"}}]
+    fits = _examine(_back_to_back_document(original_items=declared))
+    assert any("drawn on E264403165010001" in n and "not verified" in n for n in fits.notes)
+    small = [{"item_no": 1, "hs_code": "851671", "quantity": {"value": "10", "unit": "PCE"}}]
+    over = _examine(_back_to_back_document(original_items=small))
+    assert over.verdict.value == "NOT_QUALIFIED"
+    assert any("overdraw of E264403165010001 item 1" in r for r in over.refusals)
+
+
+def test_eco_check_asks_for_the_originals_items_when_nothing_shows_them() -> None:
+    result = _examine(_back_to_back_document())
+    assert "back_to_back.original_items" in {p.path for p in result.errors}
+    supplied = _examine(_back_to_back_document(original_xml="<signed/>"))
+    assert any("supplied signed XML" in n for n in supplied.notes)
