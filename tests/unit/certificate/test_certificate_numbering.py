@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,8 @@ from pipeline.certificate.numbering import (
     sequence_year_key,
 )
 from pipeline.errors import BusinessRejection
+from pipeline.issuing import CertificateFactory
+from pipeline.offices import load_offices
 from pipeline.settings import Settings
 
 SAMPLES = Path(__file__).parents[3] / "samples"
@@ -168,3 +171,21 @@ def test_sequence_keys_spread_one_office_over_the_partitions() -> None:
     partitioner = DefaultPartitioner()
     partitions = {partitioner(k.encode(), [0, 1, 2, 3], [0, 1, 2, 3]) for k in keys}
     assert partitions == {0, 1, 2, 3}
+
+
+def test_an_issued_certificate_carries_the_applicants_registration(tmp_path: Path) -> None:
+    """Form E Rule 8(c): the office numbers and signs; the number embeds the applicant."""
+    factory = CertificateFactory(load_offices(), tmp_path / "pki", tmp_path / "documents",
+                                 parse_reference_formats(""))
+    document = json.loads((SAMPLES / "02-acfta-kettles-th.json").read_text())
+    items = [{"item_no": 1, "criterion": "RVC", "box": "55%", "rvc_percent": "55.00"}]
+    issued = factory.issue(document, items, office=factory.office("CN-NGB"), serial=7,
+                           version=1, issued_at=datetime(2026, 5, 9, tzinfo=UTC),
+                           issued_retroactively=False)
+    registration = document["exporter"]["registration_number"]
+    assert issued.number == f"E26{registration}0007"
+    assert b'code="CN-NGB"' in issued.xml  # the office stays on the certificate
+    with pytest.raises(SerialsExhausted):
+        factory.issue(document, items, office=factory.office("CN-NGB"), serial=10_000,
+                      version=1, issued_at=datetime(2026, 5, 9, tzinfo=UTC),
+                      issued_retroactively=False)
