@@ -52,7 +52,7 @@ def original_number(document: dict[str, Any]) -> str:
     return str(document["back_to_back"]["original_certificate"])
 
 
-def _issued_here(store: Path, number: str) -> bytes | None:
+def issued_here(store: Path, number: str) -> bytes | None:
     """The latest version of ``number`` in the document store, if it was issued here."""
     versions = sorted(store.glob(f"{number}-v*.xml"),
                       key=lambda p: int(p.stem.rsplit("-v", 1)[1]))
@@ -64,7 +64,7 @@ def install(app: faust.App, settings: Settings, store: Path, trust: TrustView,
     balances = json_table(app, settings, "drawdown-balance", dict)
 
     def original(application: Application, number: str) -> OriginalCertificate:
-        xml = _issued_here(store, number)
+        xml = issued_here(store, number)
         if xml is not None:
             return original_from_xml(xml, trust.current(), OriginalSource.ISSUED_HERE)
         supplied = application.back_to_back.original_xml if application.back_to_back else None

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from agents.drawdown import issued_here
 from pipeline.application import parse_application
 from pipeline.certificate.devpki import DEV_OFFICES, DevPki, generate_dev_pki
 from pipeline.certificate.document import build_certificate
@@ -208,3 +209,12 @@ def test_eco_check_asks_for_the_originals_items_when_nothing_shows_them() -> Non
     assert "back_to_back.original_items" in {p.path for p in result.errors}
     supplied = _examine(_back_to_back_document(original_xml="<signed/>"))
     assert any("supplied signed XML" in n for n in supplied.notes)
+
+
+def test_the_latest_stored_version_of_an_originalissued_here_is_read(tmp_path: Path) -> None:
+    """A corrected original (Form E Rule 10) is drawn on as its latest version."""
+    for version in (1, 2, 10):
+        (tmp_path / f"E264403165010001-v{version}.xml").write_bytes(f"v{version}".encode())
+    (tmp_path / "E264403165010002-v3.xml").write_bytes(b"other")
+    assert issued_here(tmp_path, "E264403165010001") == b"v10"
+    assert issued_here(tmp_path, "E264403165019999") is None
