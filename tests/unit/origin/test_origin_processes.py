@@ -11,7 +11,15 @@ from conftest import run_examination
 from origin_documents import build_document, material
 
 from pipeline.errors import InvalidRules
-from pipeline.origin import ItemResult, RuleBook, TermKind, Verdict, parse_rule, parse_rule_table
+from pipeline.origin import (
+    ItemResult,
+    RuleBook,
+    TermKind,
+    Verdict,
+    default_rulebook,
+    parse_rule,
+    parse_rule_table,
+)
 from pipeline.origin.processes import process_rules, read_processes
 
 RULES = RuleBook((parse_rule_table(
@@ -86,3 +94,16 @@ def test_process_terms_parse_and_unknown_ones_name_the_known() -> None:
     assert [str(t) for t in rule.terms] == ["RVC40", "CR"]
     with pytest.raises(InvalidRules, match="TX-GARMENT"):
         parse_rule_table("agreement,hs,rule\nRCEP,29,CR or BREWING\n", "bad.csv")
+
+
+def test_the_shipped_acfta_garment_rule_needs_the_change_and_the_process() -> None:
+    """ACFTA textile rule (as shipped): CC and cut-and-sewn, or RVC40."""
+    def shirt(processes: list[str], fabric_value: str) -> ItemResult:
+        doc = build_document([material("600622", fabric_value, "IN")],
+                             {"hs_code": "610910", "processes": processes}, agreement="ACFTA")
+        doc["importer"]["country"] = "MY"
+        return run_examination(doc, default_rulebook()).items[0]
+
+    assert shirt(["cutting", "sewing"], "7000").verdict is Verdict.QUALIFIED  # CC and TX
+    assert shirt(["sewing"], "7000").verdict is Verdict.NOT_QUALIFIED  # RVC 30 %, not cut
+    assert shirt(["sewing"], "5000").criterion is TermKind.RVC  # RVC 50 % still suffices

@@ -50,7 +50,7 @@ def test_bad_hs_codes_are_refused(bad: str) -> None:
 def test_check_prints_the_rule_the_row_and_the_terms(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["rules", "check", "6109.10", "--agreement", "ACFTA", "--json"]) == 0
     [answer] = json.loads(capsys.readouterr().out)
-    assert answer["rule"] == "RVC40 or TX-GARMENT" and answer["status"] == "not checked"
+    assert answer["rule"] == "RVC40 or CC and TX-GARMENT" and answer["status"] == "not checked"
     assert "cut and sewn" in answer["terms"]["TX-GARMENT"]
 
 
