@@ -6,10 +6,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from conftest import run_examination
 from hypothesis import given
 from hypothesis import strategies as st
-from origin_documents import build_document, material
+from origin_documents import build_document, material, run_examination
 
 from pipeline.origin import ItemResult, RuleBook, TermKind, Verdict, parse_rule_table
 

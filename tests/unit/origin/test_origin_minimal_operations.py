@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from conftest import TEST_RULES, run_examination
 from hypothesis import given
 from hypothesis import strategies as st
-from origin_documents import build_document, material
+from origin_documents import TEST_RULES, build_document, material, run_examination
 
 from pipeline.application import Agreement
 from pipeline.origin import RuleBook, Verdict, parse_rule_table

@@ -5,8 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from conftest import TEST_RULES, run_examination
-from origin_documents import build_document, material
+from origin_documents import TEST_RULES, build_document, material, run_examination
 
 from pipeline.origin import ItemResult, RuleBook, TermKind, Verdict, parse_rule_table
 

@@ -7,8 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import run_examination
-from origin_documents import build_document, material
+from origin_documents import build_document, material, run_examination
 
 from pipeline.errors import InvalidRules
 from pipeline.origin import (
