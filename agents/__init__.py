@@ -17,7 +17,8 @@ PUBLIC_TOPICS = ("eco.application", "eco.verification", "eco.issuance", "eco.tra
                  "eco.customs-response", "eco.alert", "eco.deadletter",
                  "eco.supplier-declaration", "eco.origin-determination",
                  "eco.issuance-commands", "eco.trust")
-INTERNAL_TOPICS = ("eco.issuance-requests", "eco.deadlines")
+INTERNAL_TOPICS = ("eco.issuance-requests", "eco.deadlines",
+                   "eco.drawdown-requests")  # back-to-back draw-down, keyed by the original
 COMPACTED_TOPICS = ("eco.status",)
 # Kept for ever: the trust registry's history is the replay of every notification on it.
 RETAINED_TOPICS = ("eco.trust",)

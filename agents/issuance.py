@@ -1,8 +1,9 @@
 """Issuance stage: the router forwards each qualified verification, and each officer's request
-from ``eco.issuance-commands``, to ``eco.issuance-requests`` keyed by issuing office (it keeps
-each application's office in a table co-partitioned with both sources); the issuer, which owns
-that topic's partitions, numbers, builds, signs and records the certificates
-(``pipeline.stages.issuance``). Per batch it writes one serial block per office and year and
+from ``eco.issuance-commands``, to ``eco.issuance-requests`` keyed by number sequence (it
+keeps each application's sequence key in a table co-partitioned with both sources); a
+back-to-back application draws on its original first (``agents.drawdown``). The issuer, which
+owns that topic's partitions, numbers, builds, signs and records the certificates
+(``pipeline.stages.issuance``). Per batch it writes one serial block per sequence and year and
 makes it durable, then records the certificates durably, stores their documents, and only
 then publishes them: a number is never used twice and never skipped."""
 
@@ -13,6 +14,7 @@ from typing import Any
 
 import faust
 
+from agents import drawdown
 from agents.frame import Batch, Stage, json_table, keyed, run_stage
 from agents.trust import trust_view
 from pipeline.events import Envelope
@@ -31,6 +33,7 @@ def install(app: faust.App, settings: Settings) -> None:
     factory = CertificateFactory.from_settings(settings)
     factory.ensure_dev_pki()  # before the first certificate, and once for all workers
     trust = trust_view(app, settings)
+    drawdown.install(app, settings, factory.store_dir, trust)
     tables = {name: json_table(app, settings, name, dict) for name in (SEQUENCES, ISSUED)}
     offices = {OFFICES: json_table(app, settings, OFFICES, str)}
     load_office, save_office = keyed(OFFICES, default="")

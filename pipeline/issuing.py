@@ -22,7 +22,13 @@ from typing import Any
 from pipeline.certificate.devpki import generate_dev_pki
 from pipeline.certificate.document import build_certificate, certified_true_copy
 from pipeline.certificate.model import IssuingOffice, ItemCriterion
-from pipeline.certificate.numbering import format_reference
+from pipeline.certificate.numbering import (
+    DEFAULT_FORMATS,
+    ReferenceFormat,
+    format_reference_number,
+    parse_reference_formats,
+    registration_of,
+)
 from pipeline.certificate.signing import SigningKey, sign_certificate
 from pipeline.errors import InvalidApplication, Problem
 from pipeline.offices import Office, load_offices
@@ -63,15 +69,18 @@ def criteria_of(items: Sequence[Mapping[str, Any]]) -> list[ItemCriterion]:
 class CertificateFactory:
     """Numbers, builds, signs and stores certificates for the configured issuing offices."""
 
-    def __init__(self, offices: Mapping[str, Office], pki_dir: Path, store_dir: Path) -> None:
+    def __init__(self, offices: Mapping[str, Office], pki_dir: Path, store_dir: Path,
+                 formats: Mapping[str, ReferenceFormat] = DEFAULT_FORMATS) -> None:
         self.offices = offices
         self.pki_dir = pki_dir
         self.store_dir = store_dir
+        self.formats = formats
         self._keys: dict[str, SigningKey] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CertificateFactory:
-        return cls(load_offices(), settings.data_dir / "pki", settings.data_dir / "documents")
+        return cls(load_offices(), settings.data_dir / "pki", settings.data_dir / "documents",
+                   parse_reference_formats(settings.reference_formats))
 
     def office(self, code: str) -> Office:
         try:
@@ -106,9 +115,12 @@ class CertificateFactory:
               office: Office, serial: int, version: int, issued_at: datetime,
               issued_retroactively: bool, supersedes: str | None = None) -> IssuedDocument:
         """Number, build (XSD-valid) and sign one certificate (Form E Rule 8(c)); a corrected
-        version names the number it supersedes (Rule 10)."""
+        version names the number it supersedes (Rule 10). The office gives the number, which
+        carries the applicant's registration (China's Form E numbering); the office stays on
+        the certificate."""
         agreement = str(document.get("agreement"))
-        number = format_reference(agreement, office.registration, issued_at.year, serial)
+        number = format_reference_number(agreement, applicant_registration(document),
+                                         issued_at.year, serial, formats=self.formats)
         xml = build_certificate(
             document, criteria_of(items), number=number, version=version, issued_at=issued_at,
             issuing_office=_issuing(office), issued_retroactively=issued_retroactively,
@@ -141,6 +153,14 @@ class CertificateFactory:
         path = self.store_dir / f"{certificate.number}-v{certificate.version}.xml"
         path.write_bytes(certificate.xml)
         return path
+
+
+def applicant_registration(document: Mapping[str, Any]) -> str:
+    """The applicant's origin registration number, which the reference number embeds."""
+    try:
+        return registration_of(document)
+    except ValueError as exc:
+        raise InvalidApplication([Problem("exporter.registration_number", str(exc))]) from None
 
 
 def _issuing(office: Office) -> IssuingOffice:

@@ -64,6 +64,17 @@ def _country_durations(value: str, name: str) -> dict[str, float]:
     return result
 
 
+def _reference_formats(value: str) -> str:
+    """The ``ECO_REFERENCE_FORMATS`` text, checked (``pipeline.certificate.numbering``)."""
+    from pipeline.certificate.numbering import parse_reference_formats
+
+    try:
+        parse_reference_formats(value)
+    except ValueError as exc:
+        raise ValueError(f"ECO_REFERENCE_FORMATS: {exc}") from exc
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     """All settings of eco-pipeline, each from one ``ECO_*`` variable (README, "Settings").
@@ -112,6 +123,10 @@ class Settings:
     rocksdb_cache_mb      ROCKSDB_CACHE_MB      block cache of each table's RocksDB (MiB)
     customs_in_flight     CUSTOMS_IN_FLIGHT     deliveries under way at once to one country's
                                                 customs (over one reused HTTP session)
+    reference_formats     REFERENCE_FORMATS     certificate reference numbers per agreement:
+                                                ACFTA=E{yy}{registration:9}{serial:4},RCEP=R{yy}
+                                                {registration:9}{serial:4} (China's format,
+                                                DOMAIN.md 1.6; registration = the applicant's)
     """
 
     kafka_bootstrap: str = "127.0.0.1:9092"
@@ -157,6 +172,9 @@ class Settings:
         at once instead of waiting for the session timeout."""
         return self.worker_instance_id or f"{socket.gethostname()}-{self.worker_web_port}"
     customs_in_flight: int = 8
+    reference_formats: str = (
+        "ACFTA=E{yy}{registration:9}{serial:4},RCEP=R{yy}{registration:9}{serial:4}"
+    )
 
     def examination_day(self) -> date:
         """The day examinations are made as of: the configured one, or today (UTC)."""
@@ -256,4 +274,5 @@ class Settings:
             store=get("STORE", d.store),
             rocksdb_cache_mb=integer("ROCKSDB_CACHE_MB", d.rocksdb_cache_mb),
             customs_in_flight=integer("CUSTOMS_IN_FLIGHT", d.customs_in_flight),
+            reference_formats=_reference_formats(get("REFERENCE_FORMATS", d.reference_formats)),
         )

@@ -32,6 +32,7 @@ class Party:
     name: str | None = None
     address: str | None = None
     id: str | None = None
+    registration_number: str | None = None
 
 
 @dataclass(frozen=True)
@@ -71,12 +72,26 @@ class ThirdPartyInvoicing:
 
 
 @dataclass(frozen=True)
+class OriginalItem:
+    """An item of the original certificate as the application declares it (used for the
+    draw-down when the original's signed XML is not at hand)."""
+
+    item_no: int
+    hs_code: str | None = None
+    quantity: Quantity | None = None
+
+
+@dataclass(frozen=True)
 class BackToBack:
-    """The original proof a back-to-back (movement) certificate rests on (RCEP Art. 3.19)."""
+    """The original proof a back-to-back (movement) certificate rests on (RCEP Art. 3.19;
+    Form E Rule 1, movement certificate). ``original_xml`` is the original's signed XML when
+    the exporter supplies it; ``original_items`` its items when it does not."""
 
     original_certificate: str | None = None
     original_issue_date: date | None = None
     original_country: str | None = None
+    original_xml: str | None = None
+    original_items: tuple[OriginalItem, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -127,6 +142,30 @@ class Costs:
         return sum((p for p in parts if p is not None), Decimal(0))
 
 
+class MaterialRole(StrEnum):
+    """What a material is to the good (RCEP Articles 3.8 and 3.9; ACFTA Rules 10 and 11).
+
+    Packing for retail sale classified with the good, and accessories, spare parts and tools
+    delivered with it, are disregarded for the tariff shift and counted in the RVC; packing
+    and containers for transport are disregarded altogether.
+    """
+
+    MATERIAL = "material"
+    PACKING_RETAIL = "packing-retail"
+    PACKING_TRANSPORT = "packing-transport"
+    ACCESSORY = "accessory"
+
+    @property
+    def counts_for_tariff_shift(self) -> bool:
+        """Only ordinary materials take part in WO, PE, CC/CTH/CTSH and process tests."""
+        return self is MaterialRole.MATERIAL
+
+    @property
+    def counts_for_value(self) -> bool:
+        """Everything but transport packing counts in the RVC (RCEP Art. 3.8.1)."""
+        return self is not MaterialRole.PACKING_TRANSPORT
+
+
 @dataclass(frozen=True)
 class Material:
     """A material used to produce an item; ``origin_country`` is None when unknown."""
@@ -138,6 +177,7 @@ class Material:
     value: Decimal | None = None
     weight_kg: Decimal | None = None
     supplier_declaration: str | None = None
+    role: MaterialRole = MaterialRole.MATERIAL
 
 
 @dataclass(frozen=True)
@@ -161,6 +201,7 @@ class Item:
     rvc_method: RvcMethod | None = None
     costs: Costs | None = None
     materials: tuple[Material, ...] | None = None
+    original_item_no: int | None = None
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 What is refused here, with every problem and its JSON path: a document that is
 not an object; an unknown ``agreement``; missing ``exporter.country``,
-``importer.country`` or ``items``; values of the wrong type; negative or
+``importer.country``, ``exporter.registration_number`` (9 characters) or
+``items``; values of the wrong type; negative or
 non-numeric decimals; dates that are not ``YYYY-MM-DD``; HS codes that are not
 6 digits (materials: 4 or 6) or not in a known chapter; an FOB of zero or
 without its currency; mixed currencies; an importer outside the agreement's
@@ -18,7 +19,8 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
-from pipeline.application.agreement import Agreement, known_hs_chapter
+from pipeline.application.agreement import Agreement
+from pipeline.application.materials import parse_materials
 from pipeline.application.model import (
     Application,
     BackToBack,
@@ -27,8 +29,8 @@ from pipeline.application.model import (
     Exhibition,
     Invoice,
     Item,
-    Material,
     Money,
+    OriginalItem,
     Packages,
     Party,
     Quantity,
@@ -41,7 +43,9 @@ from pipeline.application.reader import FieldReader, child, type_name
 from pipeline.errors import InvalidApplication
 
 _CURRENCY = re.compile(r"[A-Z]{3}")
-UNKNOWN_ORIGIN = "unknown"
+# The applicant's origin registration with the issuing authority: 9 characters, digits (and
+# capital letters in older registrations such as 470ZC1122), DOMAIN.md 1.6.
+REGISTRATION_NUMBER = re.compile(r"[0-9A-Z]{9}")
 
 
 def parse_application(doc: Any, source: str = "") -> Application:
@@ -102,7 +106,32 @@ def _party(reader: FieldReader, doc: Mapping[str, Any], key: str, required: bool
         name=reader.text(block, "name", child(key, "name")),
         address=reader.text(block, "address", child(key, "address")),
         id=reader.text(block, "id", child(key, "id")),
+        registration_number=_registration_number(reader, block, key)
+        if key == "exporter"
+        else None,
     )
+
+
+def _registration_number(reader: FieldReader, block: Mapping[str, Any], key: str) -> str | None:
+    """The applicant's 9-character origin registration number, required of the exporter:
+    China's reference numbers embed it (DOMAIN.md 1.6)."""
+    path = child(key, "registration_number")
+    value = reader.text(block, "registration_number", path)
+    if value is None:
+        reader.problem(
+            path,
+            "is required: the applicant's 9-character origin registration number with the "
+            "issuing authority (for example 440300123)",
+        )
+        return None
+    if not REGISTRATION_NUMBER.fullmatch(value):
+        reader.problem(
+            path,
+            f"must be the 9-character origin registration number (digits or capital letters), "
+            f"not {value!r}",
+        )
+        return None
+    return value
 
 
 def _check_parties(reader: FieldReader, app: Application) -> None:
@@ -198,7 +227,32 @@ def _back_to_back(reader: FieldReader, doc: Mapping[str, Any]) -> BackToBack | N
             block, "original_issue_date", "back_to_back.original_issue_date"
         ),
         original_country=reader.country(block, "original_country", "back_to_back.original_country"),
+        original_xml=reader.text(block, "original_xml", "back_to_back.original_xml"),
+        original_items=_original_items(reader, block),
     )
+
+
+def _original_items(reader: FieldReader, block: Mapping[str, Any]) -> tuple[OriginalItem, ...]:
+    items: list[OriginalItem] = []
+    entries = reader.array(block, "original_items", "back_to_back.original_items") or ()
+    for index, entry in enumerate(entries):
+        path = f"back_to_back.original_items[{index}]"
+        if not isinstance(entry, Mapping):
+            reader.problem(path, f"must be an object, not {type_name(entry)}")
+            continue
+        item_no = reader.integer(entry, "item_no", child(path, "item_no"), required=True)
+        quantity = reader.obj(entry, "quantity", child(path, "quantity"), required=True)
+        if item_no is None or quantity is None:
+            continue
+        items.append(OriginalItem(
+            item_no=item_no,
+            hs_code=reader.hs_code(entry, child(path, "hs_code"), (6,), required=False),
+            quantity=Quantity(
+                value=reader.decimal(quantity, "value", child(path, "quantity.value"), True),
+                unit=reader.text(quantity, "unit", child(path, "quantity.unit"), True),
+            ),
+        ))
+    return tuple(items)
 
 
 def _exhibition(reader: FieldReader, doc: Mapping[str, Any]) -> Exhibition | None:
@@ -249,7 +303,7 @@ def _items(reader: FieldReader, doc: Mapping[str, Any]) -> tuple[Item, ...]:
 
 def _item(reader: FieldReader, entry: Mapping[str, Any], path: str) -> Item | None:
     item_no = reader.integer(entry, "item_no", child(path, "item_no"), required=True)
-    hs_code = _hs_code(reader, entry, child(path, "hs_code"), lengths=(6,), required=True)
+    hs_code = reader.hs_code(entry, child(path, "hs_code"), lengths=(6,), required=True)
     packages = reader.obj(entry, "packages", child(path, "packages"))
     quantity = reader.obj(entry, "quantity", child(path, "quantity"))
     item = Item(
@@ -275,29 +329,10 @@ def _item(reader: FieldReader, entry: Mapping[str, Any], path: str) -> Item | No
         processes=_processes(reader, entry, child(path, "processes")),
         rvc_method=_rvc_method(reader, entry, child(path, "rvc_method")),
         costs=_costs(reader, entry, child(path, "costs")),
-        materials=_materials(reader, entry, child(path, "materials")),
+        materials=parse_materials(reader, entry, child(path, "materials")),
+        original_item_no=reader.integer(entry, "original_item_no", child(path, "original_item_no")),
     )
     return None if item_no is None or hs_code is None else item
-
-
-def _hs_code(
-    reader: FieldReader,
-    parent: Mapping[str, Any],
-    path: str,
-    lengths: tuple[int, ...],
-    required: bool,
-) -> str | None:
-    code = reader.text(parent, "hs_code", path, required)
-    if code is None:
-        return None
-    digits = " or ".join(str(n) for n in lengths)
-    if not code.isdigit() or len(code) not in lengths:
-        reader.problem(path, f"must be {digits} digits, not {code!r}")
-        return None
-    if not known_hs_chapter(code):
-        reader.problem(path, f"{code} is not in a known HS chapter (01-97, except 77)")
-        return None
-    return code
 
 
 def _fob(reader: FieldReader, entry: Mapping[str, Any], path: str) -> Money | None:
@@ -350,38 +385,3 @@ def _costs(reader: FieldReader, entry: Mapping[str, Any], path: str) -> Costs | 
         profit=reader.decimal(block, "profit", child(path, "profit")),
         other=reader.decimal(block, "other", child(path, "other")),
     )
-
-
-def _materials(
-    reader: FieldReader, entry: Mapping[str, Any], path: str
-) -> tuple[Material, ...] | None:
-    entries = reader.array(entry, "materials", path)
-    if entries is None:
-        return None
-    materials: list[Material] = []
-    for index, block in enumerate(entries):
-        at = child(path, index)
-        if not isinstance(block, Mapping):
-            reader.problem(at, f"must be an object, not {type_name(block)}")
-            continue
-        materials.append(
-            Material(
-                hs_code=_hs_code(reader, block, child(at, "hs_code"), (4, 6), required=False),
-                description=reader.text(block, "description", child(at, "description")),
-                origin_country=_origin_country(reader, block, child(at, "origin_country")),
-                originating=reader.boolean(block, "originating", child(at, "originating")),
-                value=reader.decimal(block, "value", child(at, "value")),
-                weight_kg=reader.decimal(block, "weight_kg", child(at, "weight_kg")),
-                supplier_declaration=reader.text(
-                    block, "supplier_declaration", child(at, "supplier_declaration")
-                ),
-            )
-        )
-    return tuple(materials)
-
-
-def _origin_country(reader: FieldReader, block: Mapping[str, Any], path: str) -> str | None:
-    value = block.get("origin_country")
-    if isinstance(value, str) and value.strip().lower() == UNKNOWN_ORIGIN:
-        return None
-    return reader.country(block, "origin_country", path)

@@ -13,6 +13,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from pipeline.application.agreement import known_hs_chapter
 from pipeline.errors import Problem
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -156,6 +157,26 @@ class FieldReader:
             self.problem(path, f"must be a two-letter ISO 3166 country code, not {value!r}")
             return None
         return value.upper()
+
+    def hs_code(
+        self,
+        parent: Mapping[str, Any],
+        path: str,
+        lengths: tuple[int, ...],
+        required: bool,
+    ) -> str | None:
+        """An ``hs_code`` member of one of ``lengths`` digits in a known HS chapter."""
+        code = self.text(parent, "hs_code", path, required)
+        if code is None:
+            return None
+        digits = " or ".join(str(n) for n in lengths)
+        if not code.isdigit() or len(code) not in lengths:
+            self.problem(path, f"must be {digits} digits, not {code!r}")
+            return None
+        if not known_hs_chapter(code):
+            self.problem(path, f"{code} is not in a known HS chapter (01-97, except 77)")
+            return None
+        return code
 
 
 def type_name(value: Any) -> str:

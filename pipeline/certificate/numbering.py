@@ -1,10 +1,17 @@
-"""Certificate reference numbers: unique per office of issuance (Form E Rule 8(c)).
+"""Certificate reference numbers, as China issues them (DOMAIN.md 1.6; Form E Rule 8(c)).
 
-The default format follows China's Form E numbering: ``E`` + 2-digit year + 9-character
-registration number of the applicant + 4-digit serial, 16 characters in all (for example
-``E193800000050045``, the 45th Form E of 2019 for registrant 380000005). China's RCEP numbering
-is not published; by project convention it uses the same pattern with the prefix ``R``.
-An office configures its own :class:`ReferenceFormat` where it differs.
+The issuing office gives the number; the number follows China's Form E numbering: ``E`` +
+2-digit year + the **applicant's** 9-character origin registration number + 4-digit serial,
+16 characters in all (for example ``E193800000050045``, the 45th Form E of 2019 for
+registrant 380000005). China's RCEP numbering is not published; by project convention it
+uses the same pattern with the prefix ``R``. Serials therefore run per applicant
+registration, per agreement and per year (``sequence_key``), which also spreads the
+issuance work over the partitions instead of one per office.
+
+The formats are a setting (``ECO_REFERENCE_FORMATS``): templates such as
+``E{yy}{registration:9}{serial:4}`` per agreement, so another issuing country's format
+can be configured. A registrant that has used every serial of its year gets
+``SerialsExhausted``, a business error that names it, and nobody else is held up.
 """
 
 from __future__ import annotations
@@ -12,6 +19,18 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
+
+from pipeline.errors import BusinessRejection
+
+_TEMPLATE = re.compile(
+    r"(?P<prefix>[A-Z]{1,4})\{yy\}\{registration:(?P<reg>[1-9][0-9]?)\}"
+    r"\{serial:(?P<serial>[1-9])\}"
+)
+
+
+class SerialsExhausted(BusinessRejection):
+    """A registrant has used every serial of its reference numbers for the year."""
 
 
 @dataclass(frozen=True)
@@ -27,6 +46,25 @@ class ReferenceFormat:
             raise ValueError(f"reference prefix {self.prefix!r} must be 1-4 capital letters")
         if self.registration_length < 1 or self.serial_digits < 1:
             raise ValueError("registration length and serial digits must be positive")
+
+    @classmethod
+    def from_template(cls, template: str) -> ReferenceFormat:
+        """A format from ``E{yy}{registration:9}{serial:4}``; ValueError says what is wrong."""
+        match = _TEMPLATE.fullmatch(template.strip())
+        if match is None:
+            raise ValueError(
+                f"reference format {template!r} is not PREFIX{{yy}}{{registration:N}}"
+                "{serial:N} (for example E{yy}{registration:9}{serial:4})"
+            )
+        return cls(match["prefix"], int(match["reg"]), int(match["serial"]))
+
+    @property
+    def template(self) -> str:
+        """The template this format is written as in ``ECO_REFERENCE_FORMATS``."""
+        return (
+            f"{self.prefix}{{yy}}{{registration:{self.registration_length}}}"
+            f"{{serial:{self.serial_digits}}}"
+        )
 
     @property
     def max_serial(self) -> int:
@@ -89,22 +127,87 @@ class ReferenceNumber:
 FORM_E = ReferenceFormat(prefix="E")
 FORM_RCEP = ReferenceFormat(prefix="R")
 DEFAULT_FORMATS: Mapping[str, ReferenceFormat] = {"ACFTA": FORM_E, "RCEP": FORM_RCEP}
+DEFAULT_FORMATS_SPEC = ",".join(f"{a}={f.template}" for a, f in DEFAULT_FORMATS.items())
 
 
-def format_reference(
+def parse_reference_formats(spec: str) -> dict[str, ReferenceFormat]:
+    """``ACFTA=E{yy}{registration:9}{serial:4},RCEP=R{yy}...`` -> formats by agreement, on top
+    of the defaults; ValueError names the bad part."""
+    formats = dict(DEFAULT_FORMATS)
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        agreement, sep, template = part.partition("=")
+        if not sep or not agreement.strip().isalpha():
+            raise ValueError(f"{part!r} is not AGREEMENT=TEMPLATE")
+        formats[agreement.strip().upper()] = ReferenceFormat.from_template(template)
+    return formats
+
+
+def format_reference_number(
     agreement: str,
-    office_registration: str,
+    registration_number: str,
     year: int,
     serial: int,
     *,
     formats: Mapping[str, ReferenceFormat] = DEFAULT_FORMATS,
 ) -> str:
-    """The reference number for ``agreement``; ValueError on an unknown agreement or overflow."""
+    """The reference number of the applicant's ``serial``-th certificate of ``year`` under
+    ``agreement``. ``SerialsExhausted`` when the serial overflows its digits; ValueError on
+    an unknown agreement or a malformed part."""
     try:
         reference_format = formats[agreement]
     except KeyError:
         raise ValueError(f"no reference number format for agreement {agreement!r}") from None
-    return reference_format.format(office_registration, year, serial)
+    if serial > reference_format.max_serial:
+        raise SerialsExhausted(
+            f"registrant {registration_number} has used all {reference_format.max_serial:,} "
+            f"serials of {agreement} reference numbers for {year} "
+            f"({reference_format.prefix}{year % 100:02d}{registration_number}"
+            f"{'9' * reference_format.serial_digits} was the last); ask the issuing authority "
+            "to extend the numbering"
+        )
+    return reference_format.format(registration_number, year, serial)
+
+
+# The first pass's name, kept for its callers.
+format_reference = format_reference_number
+
+
+def sequence_key_for(agreement: str, registration_number: str) -> str:
+    """``ACFTA:440300123``: the sequence a reference number comes from (a year's serials are
+    kept under ``<key>:<year>``), and the key issuance requests are partitioned by."""
+    return f"{agreement.upper()}:{registration_number}"
+
+
+def registration_of(application: Any) -> str:
+    """The applicant's registration number of an ``Application`` or its JSON document;
+    ValueError when it has none."""
+    if isinstance(application, Mapping):
+        exporter = application.get("exporter")
+        registration = (
+            exporter.get("registration_number") if isinstance(exporter, Mapping) else None
+        )
+    else:
+        registration = application.exporter.registration_number
+    if not registration:
+        raise ValueError("exporter.registration_number is required: the reference number "
+                         "embeds the applicant's registration")
+    return str(registration)
+
+
+def sequence_key(application: Any) -> str:
+    """The sequence key of an application: an ``Application`` or its JSON document."""
+    if isinstance(application, Mapping):
+        agreement = str(application.get("agreement") or "")
+    else:
+        agreement = str(application.agreement)
+    if not agreement:
+        raise ValueError("an application needs its agreement")
+    return sequence_key_for(agreement, registration_of(application))
+
+
+def sequence_year_key(key: str, year: int) -> str:
+    """The table key of one sequence's serials in ``year``."""
+    return f"{key}:{year}"
 
 
 @dataclass(frozen=True)

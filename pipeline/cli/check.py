@@ -108,12 +108,17 @@ def _write_item(app: Application, index: int, result: ItemResult, out: TextIO) -
         ("verdict", result.verdict.value),
     ]
     if result.qualified:
-        rows.append(("criterion", f"{result.criterion}  box: {result.box}"))
+        rows.append(("criterion", f"{result.criterion_code}  box: {result.box}"))
         flags = [
             f"de minimis: {_yes(result.de_minimis)}",
             f"accumulation: {_yes(result.accumulation)}",
         ]
         rows.append(("flags", ", ".join(flags)))
+    if result.cumulation.needed:
+        met = {True: "met", False: "not met", None: "cannot be computed"}[result.cumulation.met]
+        content = result.cumulation.content_percent
+        figure = f", ACFTA content {show(content)} %" if content is not None else ""
+        rows.append(("cumulation", f"ACFTA Rule 5 condition (40 %) {met}{figure}"))
     if item.fob is not None:
         shown = "shown on the certificate" if result.fob_shown else "not shown on the certificate"
         rows.append(("FOB", f"{item.fob.currency} {show(item.fob.amount)} ({shown})"))

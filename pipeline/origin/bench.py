@@ -18,7 +18,8 @@ def generated_document(items: int = 10) -> dict[str, Any]:
     return {
         "application_id": "bench",
         "agreement": "RCEP",
-        "exporter": {"name": "Bench Exporter", "address": "1 Road", "country": "CN"},
+        "exporter": {"name": "Bench Exporter", "address": "1 Road", "country": "CN",
+                     "registration_number": "310000999"},
         "importer": {"name": "Bench Importer", "address": "2 Street", "country": "VN"},
         "transport": {"departure_date": "2026-05-18"},
         "invoices": [{"number": "B-1", "date": "2026-05-17"}],

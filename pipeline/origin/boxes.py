@@ -33,9 +33,11 @@ def certificate_box(
     de_minimis: bool,
 ) -> str:
     """The text of Form E Box 8 or RCEP Box 10 for the alternative met."""
-    kinds = [t.kind for t in sorted(alternative, key=lambda t: t.kind.rank)]
+    ordered = sorted(alternative, key=lambda t: t.kind.rank)
+    kinds = [t.kind for t in ordered]
     if agreement is Agreement.RCEP:
-        codes = list(dict.fromkeys(_RCEP_CODES[k] for k in kinds))
+        # RCEP Box 10 has CR for chemical reaction; other process rules print their code.
+        codes = list(dict.fromkeys(_RCEP_CODES.get(t.kind) or t.code for t in ordered))
         codes += ["ACU"] * accumulation + ["DMI"] * de_minimis
         return ", ".join(codes)
     return _form_e_box(kinds, applied, agreement, rvc_percent)

@@ -6,10 +6,15 @@ named by ``problems``), with a reason and the arithmetic shown as workings.
 * WO: wholly obtained or produced in the exporting Party (RCEP Art. 3.3).
 * PE: produced there exclusively from originating materials (RCEP Art. 3.2(b)).
 * CC, CTH, CTSH: every non-originating material changes chapter, heading or
-  subheading, save those within de minimis (RCEP Art. 3.7), and not by minimal
-  operations alone (RCEP Art. 3.6).
+  subheading, save those within de minimis (RCEP Art. 3.7).
+* process rules (``CR``, the textile processes): the declared processes
+  (``pipeline.origin.processes``).
 * RVC: regional value content, build-down ``(FOB - VNM) / FOB x 100`` or
   build-up ``(VOM + costs) / FOB x 100`` (RCEP Art. 3.5), compared unrounded.
+
+Every criterion but WO and PE is denied when the good underwent only minimal
+operations (RCEP Art. 3.6, ACFTA Rule 7: they apply to work on non-originating
+materials, which WO and PE goods do not have).
 """
 
 from __future__ import annotations
@@ -22,7 +27,8 @@ from enum import StrEnum
 from pipeline.application import Agreement, Item, RvcMethod
 from pipeline.errors import Problem
 from pipeline.origin.figures import HUNDRED, share, show
-from pipeline.origin.operations import only_minimal_operations
+from pipeline.origin.operations import OperationsCheck, check_operations
+from pipeline.origin.processes import process_rules, read_processes
 from pipeline.origin.rules import Term, TermKind
 from pipeline.origin.standing import MaterialStanding, View
 
@@ -54,6 +60,30 @@ class Good:
     agreement: Agreement
     exporting_party: str
     materials: tuple[MaterialStanding, ...] | None
+    operations: OperationsCheck | None = None
+
+    @property
+    def minimal_operations(self) -> OperationsCheck:
+        """The declared processes read against RCEP Art. 3.6 / ACFTA Rule 7."""
+        if self.operations is not None:
+            return self.operations
+        return check_operations(self.item.processes, self.agreement)
+
+    @property
+    def components(self) -> tuple[MaterialStanding, ...] | None:
+        """The materials that count for WO, PE, tariff shifts and process rules: packing and
+        accessories are disregarded there (RCEP Arts. 3.8-3.9; ACFTA Rules 10-11)."""
+        if self.materials is None:
+            return None
+        return tuple(m for m in self.materials if m.material.role.counts_for_tariff_shift)
+
+    @property
+    def valued(self) -> tuple[MaterialStanding, ...] | None:
+        """The materials that count in the RVC: all but packing for transport (RCEP
+        Art. 3.8.1); retail packing and accessories count by their own origin."""
+        if self.materials is None:
+            return None
+        return tuple(m for m in self.materials if m.material.role.counts_for_value)
 
     def at(self, field: str) -> str:
         """The JSON path of one of the item's fields."""
@@ -75,14 +105,33 @@ class Finding:
 
 
 def test_term(term: Term, good: Good, view: View) -> Finding:
-    """Test ``term`` for ``good`` under ``view``."""
+    """Test ``term`` for ``good`` under ``view``. Minimal operations deny every criterion that
+    relies on non-originating materials being transformed (RCEP Art. 3.6; ACFTA Rule 7)."""
     if term.kind is TermKind.WO:
         return wholly_obtained(term, good, view)
     if term.kind is TermKind.PE:
         return produced_entirely(term, good, view)
+    if good.minimal_operations.denies_origin:
+        reason = f"{term} not met: {good.minimal_operations.reason}"
+        return Finding(term, Outcome.NOT_MET, reason)
+    if term.kind is TermKind.PROCESS:
+        return process_rule(term, good)
     if term.kind is TermKind.RVC:
         return value_content(term, good, view)
     return tariff_shift(term, good, view)
+
+
+def process_rule(term: Term, good: Good) -> Finding:
+    """A process rule (``CR``, the textile processes) read against the declared processes;
+    UNKNOWN, asking for the processes, when they cannot decide."""
+    reading = read_processes(process_rules()[term.process or ""], good.item.processes)
+    if reading.met is None:
+        problem = Problem(
+            good.at("processes"),
+            f"the processes carried out are needed to tell whether {term} is met",
+        )
+        return Finding(term, Outcome.UNKNOWN, reading.reason, (problem,))
+    return Finding(term, Outcome.MET if reading.met else Outcome.NOT_MET, reading.reason)
 
 
 def _materials_missing(term: Term, good: Good) -> Finding:
@@ -96,7 +145,7 @@ def wholly_obtained(term: Term, good: Good, view: View) -> Finding:
         return Finding(
             term, Outcome.NOT_MET, "WO not met: the good is not declared wholly obtained"
         )
-    foreign = [m for m in good.materials or () if not view.originating(m, domestic_only=True)]
+    foreign = [m for m in good.components or () if not view.originating(m, domestic_only=True)]
     if foreign:
         names = ", ".join(_label(m) for m in foreign)
         reason = f"WO not met: declared wholly obtained, yet {names} did not originate in "
@@ -106,11 +155,11 @@ def wholly_obtained(term: Term, good: Good, view: View) -> Finding:
 
 def produced_entirely(term: Term, good: Good, view: View) -> Finding:
     """PE: produced exclusively from originating materials (accumulated ones included)."""
-    if good.materials is None:
+    if good.components is None:
         return _materials_missing(term, good)
-    if not good.materials:
+    if not good.components:
         return Finding(term, Outcome.NOT_MET, "PE not met: no materials declared")
-    foreign = [m for m in good.materials if not view.originating(m)]
+    foreign = [m for m in good.components if not view.originating(m)]
     if foreign:
         return Finding(
             term, Outcome.NOT_MET, f"PE not met: {len(foreign)} non-originating material(s)"
@@ -135,20 +184,14 @@ def _changes(kind: TermKind, good_hs: str, material_hs: str | None) -> bool | No
 
 
 def tariff_shift(term: Term, good: Good, view: View) -> Finding:
-    """CC/CTH/CTSH with de minimis (RCEP Art. 3.7) and the minimal-operations bar (Art. 3.6)."""
+    """CC/CTH/CTSH with de minimis (RCEP Art. 3.7)."""
     level = _LEVELS[term.kind][1]
-    if good.materials is None:
+    if good.components is None:
         return _materials_missing(term, good)
-    if only_minimal_operations(good.item.processes):
-        reason = (
-            f"{term} not met: every declared process ({', '.join(good.item.processes)}) is a "
-            "minimal operation, which confers no origin (RCEP Art. 3.6)"
-        )
-        return Finding(term, Outcome.NOT_MET, reason)
     failing: list[MaterialStanding] = []
     unclassified: list[MaterialStanding] = []
     workings: list[str] = []
-    for m in good.materials:
+    for m in good.components:
         if view.originating(m):
             continue
         changes = _changes(term.kind, good.item.hs_code, m.material.hs_code)
@@ -257,13 +300,13 @@ def value_content(term: Term, good: Good, view: View) -> Finding:
     """RVC build-down or build-up (RCEP Art. 3.5), compared unrounded with the threshold."""
     threshold = term.threshold or Decimal(0)
     method = good.item.rvc_method or RvcMethod.BUILD_DOWN
-    if good.materials is None:
+    if good.valued is None:
         return _materials_missing(term, good)
     problems: list[Problem] = []
     if good.item.fob is None:
         problems.append(Problem(good.at("fob"), "the FOB value is needed to compute the RVC"))
     build_up = method is RvcMethod.BUILD_UP
-    counted = [m for m in good.materials if view.originating(m) == build_up]
+    counted = [m for m in good.valued if view.originating(m) == build_up]
     problems += [
         Problem(f"{m.path}.value", "the value is needed to compute the RVC")
         for m in counted

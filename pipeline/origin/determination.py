@@ -12,17 +12,24 @@ claims that cite no supplier declaration (then the item is INCOMPLETE).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
-from pipeline.application import Agreement, Item, RvcMethod
+from pipeline.application import Agreement, Item, MaterialRole, RvcMethod
 from pipeline.errors import Problem
 from pipeline.origin.boxes import certificate_box
 from pipeline.origin.criteria import Finding, Good, Outcome, test_term
+from pipeline.origin.cumulation import (
+    NOT_NEEDED,
+    Cumulation,
+    cumulation_condition,
+    has_other_parties_materials,
+)
 from pipeline.origin.declarations import SupplierDeclaration
 from pipeline.origin.figures import show
+from pipeline.origin.operations import check_operations
 from pipeline.origin.rules import PE, WO, AppliedRule, RuleBook, Term, TermKind
 from pipeline.origin.standing import MaterialStanding, Standing, View, assess_material
 
@@ -43,6 +50,7 @@ class ItemResult:
     hs_code: str
     verdict: Verdict
     criterion: TermKind | None = None
+    criterion_code: str | None = None
     rule: str | None = None
     rule_source: str | None = None
     box: str | None = None
@@ -55,6 +63,7 @@ class ItemResult:
     errors: tuple[Problem, ...] = ()
     missing_supplier_declarations: tuple[str, ...] = ()
     workings: tuple[str, ...] = ()
+    cumulation: Cumulation = NOT_NEEDED
 
     @property
     def qualified(self) -> bool:
@@ -111,6 +120,40 @@ def _material_lines(standings: Sequence[MaterialStanding]) -> list[str]:
     return lines
 
 
+_ROLE_RULES = {
+    Agreement.RCEP: {
+        MaterialRole.PACKING_RETAIL: "RCEP Art. 3.8.2",
+        MaterialRole.ACCESSORY: "RCEP Art. 3.9",
+        MaterialRole.PACKING_TRANSPORT: "RCEP Art. 3.8.1",
+    },
+    Agreement.ACFTA: {
+        MaterialRole.PACKING_RETAIL: "ACFTA Rule 10",
+        MaterialRole.ACCESSORY: "ACFTA Rule 11",
+        MaterialRole.PACKING_TRANSPORT: "ACFTA Rule 10",
+    },
+}
+
+
+def _role_reasons(standings: Sequence[MaterialStanding], agreement: Agreement) -> list[str]:
+    """How packing and accessories were treated, one reason per material."""
+    reasons = []
+    for m in standings:
+        role = m.material.role
+        if role is MaterialRole.MATERIAL:
+            continue
+        label = f"{m.path} ({m.material.description or m.material.hs_code or role.value})"
+        rule = _ROLE_RULES[agreement][role]
+        if role is MaterialRole.PACKING_TRANSPORT:
+            reasons.append(f"{label}: packing for transport, disregarded altogether ({rule})")
+        else:
+            kind = "retail packing" if role is MaterialRole.PACKING_RETAIL else "an accessory"
+            reasons.append(
+                f"{label}: {kind}, disregarded for the tariff shift and counted in the RVC as "
+                f"{m.standing} ({rule})"
+            )
+    return reasons
+
+
 def _material_reasons(standings: Sequence[MaterialStanding]) -> list[str]:
     reasons = [note for m in standings for note in m.notes]
     for m in standings:
@@ -136,30 +179,44 @@ def determine_origin(
             )
             for i, m in enumerate(item.materials)
         )
-    good = Good(item, path, agreement, exporting_party, standings)
+    good = Good(
+        item, path, agreement, exporting_party, standings,
+        check_operations(item.processes, agreement),
+    )
     applied = rules.rule_for(agreement, item.hs_code)
     alternatives = list(
         dict.fromkeys([(WO,), (PE,), *(applied.rule.alternatives if applied.rule else ())])
     )
-    decision = _decide(alternatives, good, View())
-    context = _Context(good, standings or (), applied)
+    base = View()
+    decision = _decide(alternatives, good, base)
+    cumulation = NOT_NEEDED
+    if (
+        agreement is Agreement.ACFTA
+        and decision.alternative is not None
+        and has_other_parties_materials(good)
+        and _relies_on_accumulation(decision.alternative, good, standings, base)
+    ):
+        cumulation = cumulation_condition(good)
+        if cumulation.met is not True:
+            base = View(accumulate=False)
+            decision = _decide(alternatives, good, base)
+    context = _Context(good, standings or (), applied, cumulation)
     unbacked = [m for m in standings or () if m.unbacked]
+    strict = replace(base, trust_unbacked=False)
     if decision.outcome is Outcome.MET and unbacked:
-        strict_decision = _decide(alternatives, good, View(trust_unbacked=False))
+        strict_decision = _decide(alternatives, good, strict)
         if strict_decision.outcome is not Outcome.MET:
             message = (
                 "an originating claim needs the supplier declaration it rests on (Form E Rule 5(b))"
             )
             missing = [Problem(f"{m.path}.supplier_declaration", message) for m in unbacked]
             note = "it qualifies only on originating claims that cite no supplier declaration"
-            return _result(context, Verdict.INCOMPLETE, decision, View(), tuple(missing), note)
+            return _result(context, Verdict.INCOMPLETE, decision, base, tuple(missing), note)
         note = "originating claims without a supplier declaration were not relied on"
-        return _result(
-            context, Verdict.QUALIFIED, strict_decision, View(trust_unbacked=False), (), note
-        )
+        return _result(context, Verdict.QUALIFIED, strict_decision, strict, (), note)
     if decision.outcome is Outcome.MET:
-        return _result(context, Verdict.QUALIFIED, decision, View())
-    errors: list[Problem] = []
+        return _result(context, Verdict.QUALIFIED, decision, base)
+    errors: list[Problem] = list(cumulation.problems)
     if applied.rule is None:
         message = (
             f"no product-specific rule for HS {item.hs_code} under {agreement}, which has no "
@@ -177,6 +234,7 @@ class _Context:
     good: Good
     standings: tuple[MaterialStanding, ...]
     applied: AppliedRule
+    cumulation: Cumulation = NOT_NEEDED
 
 
 def _rule_source(applied: AppliedRule) -> str | None:
@@ -201,14 +259,20 @@ def _result(
     if alternative is not None and alternative[0] in (WO, PE):
         shown.insert(0, alternative[0])
     shown = list(dict.fromkeys(shown))
-    reasons = _material_reasons(standings) + ([note] if note else [])
+    reasons = _material_reasons(standings) + _role_reasons(standings, good.agreement)
+    reasons += [note] if note else []
+    reasons += [context.cumulation.reason] if context.cumulation.needed else []
     reasons += [decision.findings[t].reason for t in shown]
+    if alternative is None or alternative[0] not in (WO, PE):
+        reasons.append(good.minimal_operations.reason)
     workings = _material_lines(standings)
     workings += [w for t in shown for w in decision.findings[t].workings]
     rvc = next((f for f in decision.findings.values() if f.rvc_percent is not None), None)
     criterion, box, accumulation, de_minimis, fob_shown = None, None, False, False, False
+    code = None
     if alternative is not None:
-        criterion = max(alternative, key=lambda t: t.kind.rank).kind
+        deciding = max(alternative, key=lambda t: t.kind.rank)
+        criterion, code = deciding.kind, deciding.code
         de_minimis = any(decision.findings[t].de_minimis for t in alternative)
         accumulation = _relies_on_accumulation(alternative, good, standings, view)
         fob_shown = any(t.kind is TermKind.RVC for t in alternative)
@@ -225,6 +289,7 @@ def _result(
         hs_code=good.item.hs_code,
         verdict=verdict,
         criterion=criterion,
+        criterion_code=code,
         rule=str(applied.rule) if applied.rule else None,
         rule_source=_rule_source(applied),
         box=box,
@@ -239,6 +304,7 @@ def _result(
             f"{m.path}.supplier_declaration" for m in standings if m.unbacked
         ),
         workings=tuple(workings),
+        cumulation=context.cumulation,
     )
 
 

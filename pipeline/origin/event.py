@@ -24,7 +24,7 @@ def verification_data(application_id: str, agreement: str, exam: Examination,
                 "item_no": item.item_no,
                 "hs_code": item.hs_code,
                 "qualified": item.qualified,
-                "criterion": item.criterion,
+                "criterion": item.criterion_code,
                 "rule": item.rule,
                 "box": item.box,
                 "rvc_percent": (None if item.rvc_percent is None

@@ -16,6 +16,7 @@ from typing import Any
 
 from pipeline.application import Agreement, Application
 from pipeline.errors import Problem
+from pipeline.origin.backtoback import check_draw
 from pipeline.origin.completeness import (
     inconsistent_dates,
     issue_timing,
@@ -65,7 +66,7 @@ def _item_json(item: ItemResult) -> dict[str, Any]:
         "hs_code": item.hs_code,
         "qualified": item.qualified,
         "verdict": item.verdict.value,
-        "criterion": item.criterion.value if item.criterion else None,
+        "criterion": item.criterion_code,
         "de_minimis": item.de_minimis,
         "accumulation": item.accumulation,
         "rvc_percent": show(item.rvc_percent) if item.rvc_percent is not None else None,
@@ -74,6 +75,7 @@ def _item_json(item: ItemResult) -> dict[str, Any]:
         "box": item.box,
         "fob_shown": item.fob_shown,
         "reasons": list(item.reasons),
+        "cumulation": item.cumulation.to_json(),
     }
 
 
@@ -93,10 +95,12 @@ def examine(
     ]
     timing = issue_timing(app, on_date)
     special, refused = special_cases(app, on_date)
-    refusals = ([timing.refusal] if timing.refusal else []) + refused
+    draw = check_draw(app)
+    refusals = ([timing.refusal] if timing.refusal else []) + refused + list(draw.refusals)
     errors = missing_boxes(app) + inconsistent_dates(app, on_date) + special
+    errors += list(draw.problems)
     errors += [p for item in items for p in item.errors]
-    shared = (*timing.notes, *refusals)
+    shared = (*timing.notes, *draw.notes, *refusals)
     items = [replace(item, reasons=item.reasons + shared) for item in items]
     if refusals or any(i.verdict is Verdict.NOT_QUALIFIED for i in items):
         verdict = Verdict.NOT_QUALIFIED
@@ -111,7 +115,7 @@ def examine(
         verdict=verdict,
         items=tuple(items),
         errors=tuple(errors),
-        notes=timing.notes,
+        notes=(*timing.notes, *draw.notes),
         refusals=tuple(refusals),
         issued_retroactively=timing.retroactive,
         missing_supplier_declarations=tuple(

@@ -4,7 +4,8 @@ A rule is a set of alternatives joined by ``or``, each a conjunction of terms
 joined by ``and`` (RCEP Annex 3A headnote: satisfying one alternative is
 enough). Terms: ``WO`` wholly obtained, ``PE`` produced entirely from
 originating materials, ``CC``/``CTH``/``CTSH`` change of chapter, heading or
-subheading, ``RVC<n>`` regional value content of at least n %.
+subheading, ``RVC<n>`` regional value content of at least n %, and the process
+rules of ``data/process_rules.csv`` (``CR`` chemical reaction, ``TX-GARMENT``...).
 
 Tables are CSV with the header ``agreement,hs,rule`` and an optional
 ``source`` column citing where the row comes from; ``hs`` is a chapter,
@@ -30,6 +31,7 @@ from pathlib import Path
 
 from pipeline.application.agreement import Agreement, known_hs_chapter
 from pipeline.errors import InvalidRules
+from pipeline.origin.processes import process_rules
 
 _RVC = re.compile(r"RVC\s*(\d{1,3}(?:\.\d+)?)")
 _HEADER = ("agreement", "hs", "rule")
@@ -43,30 +45,43 @@ class TermKind(StrEnum):
     CC = "CC"
     CTH = "CTH"
     CTSH = "CTSH"
+    PROCESS = "PROCESS"
     RVC = "RVC"
 
     @property
     def rank(self) -> int:
-        """Disclosure order: WO, then PE, then a change in tariff classification, then RVC."""
-        return {"WO": 0, "PE": 1, "CC": 2, "CTH": 2, "CTSH": 2, "RVC": 3}[self.value]
+        """Disclosure order: WO, then PE, then a change in tariff classification or a process
+        rule, then RVC."""
+        return {"WO": 0, "PE": 1, "CC": 2, "CTH": 2, "CTSH": 2, "PROCESS": 2, "RVC": 3}[
+            self.value
+        ]
 
     @property
     def is_tariff_shift(self) -> bool:
         """True for CC, CTH and CTSH."""
-        return self.rank == 2
+        return self.rank == 2 and self is not TermKind.PROCESS
 
 
 @dataclass(frozen=True)
 class Term:
-    """One requirement; ``threshold`` is the minimum RVC percentage for ``RVC`` terms."""
+    """One requirement; ``threshold`` is the minimum RVC percentage for ``RVC`` terms and
+    ``process`` the code of a process rule (``CR``, ``TX-GARMENT``, ...)."""
 
     kind: TermKind
     threshold: Decimal | None = None
+    process: str | None = None
 
     def __str__(self) -> str:
+        if self.process is not None:
+            return self.process
         if self.threshold is None:
             return self.kind.value
         return f"RVC{self.threshold.normalize():f}"
+
+    @property
+    def code(self) -> str:
+        """The criterion as reported: the kind, or the process rule's code."""
+        return self.process or self.kind.value
 
 
 WO = Term(TermKind.WO)
@@ -109,9 +124,15 @@ def _parse_term(text: str) -> Term:
         if not 0 < threshold <= 100:
             raise ValueError(f"RVC threshold {threshold} is not between 0 and 100")
         return Term(TermKind.RVC, threshold)
-    if word in TermKind.__members__ and word != "RVC":
+    if word in TermKind.__members__ and word not in ("RVC", "PROCESS"):
         return Term(TermKind(word))
-    raise ValueError(f"unknown term {text.strip()!r} (known: WO, PE, CC, CTH, CTSH, RVC<n>)")
+    if word in process_rules():
+        return Term(TermKind.PROCESS, process=word)
+    processes = ", ".join(process_rules())
+    raise ValueError(
+        f"unknown term {text.strip()!r} (known: WO, PE, CC, CTH, CTSH, RVC<n>, and the "
+        f"process rules {processes})"
+    )
 
 
 GENERAL_RULES: Mapping[Agreement, Rule | None] = {
@@ -129,6 +150,12 @@ class RuleEntry:
     rule: Rule
     location: str
     source: str = ""
+    status: str = ""
+
+    @property
+    def checked(self) -> bool:
+        """True when the row says it was compared with the legal annex (``status`` checked)."""
+        return self.status.strip().lower() == "checked"
 
 
 @dataclass(frozen=True)
@@ -244,7 +271,9 @@ def _entry(cells: Mapping[str, str], location: str) -> RuleEntry:
         rule = parse_rule(cells.get("rule", ""))
     except ValueError as exc:
         raise InvalidRules(f"{location}: {exc}") from None
-    return RuleEntry(agreement, hs, rule, location, cells.get("source", ""))
+    return RuleEntry(
+        agreement, hs, rule, location, cells.get("source", ""), cells.get("status", "")
+    )
 
 
 def read_rule_table(path: Path) -> RuleTable:

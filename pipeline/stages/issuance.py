@@ -2,11 +2,15 @@
 certificates there (Form E Rule 8(c)) or acting on an authorised officer's request (Rule 10).
 
 The router forwards each qualified verification, and each officer's request, to
-``eco.issuance-requests`` keyed by issuing office, so one partition owns an office's number
-sequence. The issuer's state for one event is the application's certificate record and the
-serial block of the office and year (``pipeline.stages.serials``). Dates come from the
-events (the verification's or the request's time), never from the clock at processing: a
-replay builds the same certificate under the same number.
+``eco.issuance-requests`` keyed by the number sequence (agreement and applicant registration,
+China's Form E numbering, ``pipeline.certificate.numbering.sequence_key``), so one partition
+owns each sequence and one office's work spreads over the partitions; a back-to-back
+application goes first to ``eco.drawdown-requests``, keyed by its original certificate, to
+draw on the original's balance. The issuer's state for one event is the application's
+certificate record and the serial block of the sequence and year
+(``pipeline.stages.serials``). Dates come from the events (the verification's or the
+request's time), never from the clock at processing: a replay builds the same certificate
+under the same number.
 
 Each signed document is verified against the trust registry as it stands before its number is
 recorded: an office whose issuing authority was withdrawn issues nothing (Form E Rule 3), and
@@ -22,6 +26,7 @@ from datetime import datetime
 from typing import Any
 
 from pipeline import events, versions
+from pipeline.certificate.numbering import sequence_key, sequence_year_key
 from pipeline.certificate.trust import TrustRegistry
 from pipeline.certificate.verification import verify_certificate
 from pipeline.errors import BusinessRejection, InvalidApplication, Problem, SignatureInvalid
@@ -35,6 +40,7 @@ COMPLETED = "eco.verification.completed.v1"
 REQUESTED = "eco.certificate.requested.v1"
 ISSUED = "eco.certificate.issued.v1"
 REQUESTS_TOPIC = "eco.issuance-requests"
+DRAWDOWN_TOPIC = "eco.drawdown-requests"
 SOURCE = "eco/issuance"
 
 Record = Mapping[str, Any]
@@ -42,25 +48,46 @@ Record = Mapping[str, Any]
 
 # -- the router --------------------------------------------------------------------------
 
-def route(office: str, event: Envelope) -> Transition[str]:
-    """Forward a qualified verification or an officer's request to the issuing office's
-    partition; the state is the application's issuing office."""
+def route(sequence: str, event: Envelope) -> Transition[str]:
+    """Forward a qualified verification or an officer's request to its number sequence's
+    partition (a back-to-back application to its original's draw-down first); the state is
+    the application's sequence key."""
     if event.type == REQUESTED:
-        if not office:
+        if not sequence:
             raise BusinessRejection(f"{event.subject}: no certificate has been issued")
     elif event.type == COMPLETED and event.data["verdict"] == "QUALIFIED":
-        office = office_in(event)
+        document = _document(event.data["document"], event.subject)
+        sequence = sequence_of(document, event.subject)
+        if is_back_to_back(document):
+            return Transition(sequence, outputs=(
+                Emit(event, topic=DRAWDOWN_TOPIC, key=original_number(document)),),
+                notes=(Note("drawdown_requested",
+                            fields={"original_certificate": original_number(document)}),))
     else:
-        return unchanged(office)
-    return Transition(office, outputs=(Emit(event, topic=REQUESTS_TOPIC, key=office),),
+        return unchanged(sequence)
+    return Transition(sequence, outputs=(Emit(event, topic=REQUESTS_TOPIC, key=sequence),),
                       notes=(Note("issuance_requested",
-                                  fields={"issuing_office": office, "ce_type": event.type}),))
+                                  fields={"sequence_key": sequence, "ce_type": event.type}),))
 
 
-def office_in(event: Envelope) -> str:
-    """The issuing office a verification's application document names."""
-    document = _document(event.data["document"], event.subject)
-    return str(document.get("issuing_office") or "")
+def sequence_of(document: Mapping[str, Any], source: str) -> str:
+    """The number sequence an application's certificates are numbered in."""
+    try:
+        return sequence_key(document)
+    except ValueError as exc:
+        raise InvalidApplication([Problem("exporter.registration_number", str(exc))],
+                                 source) from exc
+
+
+def is_back_to_back(document: Mapping[str, Any]) -> bool:
+    """True for an application for a back-to-back (movement) certificate."""
+    block = document.get("back_to_back")
+    return isinstance(block, Mapping) and bool(block.get("original_certificate"))
+
+
+def original_number(document: Mapping[str, Any]) -> str:
+    """The key of the draw-down: the original certificate's number."""
+    return str(document["back_to_back"]["original_certificate"])
 
 
 # -- the issuer --------------------------------------------------------------------------
@@ -95,11 +122,13 @@ class Issuer:
 
 
 def block_key(event: Envelope, record: Record | None) -> str | None:
-    """The serial block an event may number in (``office:year``), or None."""
+    """The serial block an event may number in (``<sequence>:<year>``), or None."""
     if event.type == REQUESTED and record:
-        return f"{record['issuing_office']}:{_issued_at(event).year}"
+        document = _document(str(record["document"]), event.subject)
+        return sequence_year_key(sequence_of(document, event.subject), _issued_at(event).year)
     if event.type == COMPLETED and event.data["verdict"] == "QUALIFIED" and not record:
-        return f"{office_in(event)}:{_issued_at(event).year}"
+        document = _document(event.data["document"], event.subject)
+        return sequence_year_key(sequence_of(document, event.subject), _issued_at(event).year)
     return None
 
 

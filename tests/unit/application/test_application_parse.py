@@ -24,7 +24,7 @@ from pipeline.errors import InvalidApplication
 
 DOC: dict[str, Any] = {
     "agreement": "ACFTA",
-    "exporter": {"name": "E", "address": "A", "country": "CN"},
+    "exporter": {"name": "E", "address": "A", "country": "CN", "registration_number": "440300123"},
     "importer": {"name": "I", "address": "B", "country": "MY"},
     "transport": {"departure_date": "2026-05-16", "transit": [{"port": "SGSIN", "country": "SG"}]},
     "invoices": [{"number": "CB-1", "date": "2026-05-14"}],

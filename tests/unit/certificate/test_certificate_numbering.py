@@ -2,17 +2,35 @@
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
 import pytest
+from aiokafka.partitioner import DefaultPartitioner
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pipeline.application import parse_application
 from pipeline.certificate.numbering import (
+    DEFAULT_FORMATS_SPEC,
     FORM_E,
     FORM_RCEP,
     ReferenceFormat,
     SerialAllocation,
+    SerialsExhausted,
     format_reference,
+    format_reference_number,
+    parse_reference_formats,
+    sequence_key,
+    sequence_year_key,
 )
+from pipeline.errors import BusinessRejection
+from pipeline.issuing import CertificateFactory
+from pipeline.offices import load_offices
+from pipeline.settings import Settings
+
+SAMPLES = Path(__file__).parents[3] / "samples"
 
 
 def test_form_e_matches_the_published_example() -> None:
@@ -30,7 +48,6 @@ def test_alphanumeric_registrations_are_allowed() -> None:
 @pytest.mark.parametrize(
     ("registration", "year", "serial", "message"),
     [
-        ("380000005", 2026, 10000, "overflows"),
         ("380000005", 2026, 0, "1 or more"),
         ("38000000", 2026, 1, "9 digits"),
         ("38000000x", 2026, 1, "9 digits"),
@@ -50,7 +67,7 @@ def test_unknown_agreement_raises() -> None:
 def test_an_office_can_configure_its_own_format() -> None:
     formats = {"ACFTA": ReferenceFormat(prefix="FE", registration_length=4, serial_digits=6)}
     assert format_reference("ACFTA", "SZX1", 2026, 7, formats=formats) == "FE26SZX1000007"
-    with pytest.raises(ValueError, match="overflows"):
+    with pytest.raises(SerialsExhausted, match="999,999"):
         format_reference("ACFTA", "SZX1", 2026, 1_000_000, formats=formats)
 
 
@@ -104,3 +121,71 @@ def test_stored_allocations_are_read_back() -> None:
         SerialAllocation.from_json("5")
     with pytest.raises(ValueError, match="holder"):
         SerialAllocation().next_for("", "APP-1", recorded=True)
+
+
+def test_the_applicants_registration_is_in_the_number() -> None:
+    """DOMAIN.md 1.6: E + year + the applicant's 9-digit registration + 4-digit serial."""
+    assert format_reference_number("ACFTA", "440316501", 2026, 45) == "E264403165010045"
+
+
+def test_overflow_is_a_business_error_with_the_figures() -> None:
+    """The 10,000th certificate of a registrant's year cannot be numbered: a clear refusal."""
+    with pytest.raises(SerialsExhausted) as caught:
+        format_reference_number("ACFTA", "380000005", 2026, 10_000)
+    assert isinstance(caught.value, BusinessRejection)
+    message = str(caught.value)
+    assert "380000005" in message and "9,999" in message and "2026" in message
+
+
+def test_formats_are_a_setting() -> None:
+    """Another issuing country's format is a template in ECO_REFERENCE_FORMATS."""
+    assert Settings().reference_formats == DEFAULT_FORMATS_SPEC
+    formats = parse_reference_formats("ACFTA=VN{yy}{registration:6}{serial:6}")
+    assert format_reference_number("ACFTA", "A1B2C3", 2026, 12, formats=formats) == (
+        "VN26A1B2C3000012"
+    )
+    assert formats["RCEP"] == FORM_RCEP  # the others keep their defaults
+    settings = Settings.from_env({"ECO_REFERENCE_FORMATS": "RCEP=RC{yy}{registration:9}{serial:5}"})
+    assert parse_reference_formats(settings.reference_formats)["RCEP"].serial_digits == 5
+    with pytest.raises(ValueError, match="ECO_REFERENCE_FORMATS"):
+        Settings.from_env({"ECO_REFERENCE_FORMATS": "ACFTA={serial:4}"})
+
+
+def test_the_sequence_key_is_the_applicants_registration_per_agreement() -> None:
+    """Serials run per applicant registration (and agreement) per year, not per office."""
+    document = json.loads((SAMPLES / "02-acfta-kettles-th.json").read_text())
+    key = sequence_key(document)
+    assert key == f"ACFTA:{document['exporter']['registration_number']}"
+    assert sequence_key(parse_application(document)) == key
+    assert sequence_year_key(key, 2026) == key + ":2026"
+    with pytest.raises(ValueError, match="registration_number"):
+        sequence_key({"agreement": "ACFTA", "exporter": {}})
+
+
+def test_sequence_keys_spread_one_office_over_the_partitions() -> None:
+    """One office's applicants land on several partitions (the murmur2 of the key)."""
+    keys = [
+        sequence_key({"agreement": "ACFTA", "exporter": {"registration_number": f"4403{n:05d}"}})
+        for n in range(40)
+    ]
+    partitioner = DefaultPartitioner()
+    partitions = {partitioner(k.encode(), [0, 1, 2, 3], [0, 1, 2, 3]) for k in keys}
+    assert partitions == {0, 1, 2, 3}
+
+
+def test_an_issued_certificate_carries_the_applicants_registration(tmp_path: Path) -> None:
+    """Form E Rule 8(c): the office numbers and signs; the number embeds the applicant."""
+    factory = CertificateFactory(load_offices(), tmp_path / "pki", tmp_path / "documents",
+                                 parse_reference_formats(""))
+    document = json.loads((SAMPLES / "02-acfta-kettles-th.json").read_text())
+    items = [{"item_no": 1, "criterion": "RVC", "box": "55%", "rvc_percent": "55.00"}]
+    issued = factory.issue(document, items, office=factory.office("CN-NGB"), serial=7,
+                           version=1, issued_at=datetime(2026, 5, 9, tzinfo=UTC),
+                           issued_retroactively=False)
+    registration = document["exporter"]["registration_number"]
+    assert issued.number == f"E26{registration}0007"
+    assert b'code="CN-NGB"' in issued.xml  # the office stays on the certificate
+    with pytest.raises(SerialsExhausted):
+        factory.issue(document, items, office=factory.office("CN-NGB"), serial=10_000,
+                      version=1, issued_at=datetime(2026, 5, 9, tzinfo=UTC),
+                      issued_retroactively=False)

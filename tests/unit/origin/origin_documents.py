@@ -6,12 +6,20 @@ import copy
 from datetime import date
 from typing import Any
 
+from pipeline.application import Application, parse_application
+from pipeline.origin import Examination, RuleBook, examine
+
 ON_DATE = date(2026, 5, 20)
 
 BASE: dict[str, Any] = {
     "application_id": "t-1",
     "agreement": "RCEP",
-    "exporter": {"name": "Exporter", "address": "1 Road", "country": "CN"},
+    "exporter": {
+        "name": "Exporter",
+        "address": "1 Road",
+        "country": "CN",
+        "registration_number": "310000101",
+    },
     "importer": {"name": "Importer", "address": "2 Street", "country": "VN"},
     "transport": {"departure_date": "2026-05-18"},
     "invoices": [{"number": "INV-1", "date": "2026-05-17"}],
@@ -55,3 +63,20 @@ def material(
         entry.setdefault("supplier_declaration", f"SD-{hs}")
     entry.update(extra)
     return entry
+
+
+TEST_RULES = """agreement,hs,rule
+RCEP,94,CTH or RVC40
+RCEP,9405,CTH or RVC40
+RCEP,61,CC
+RCEP,8539,CTSH or RVC40
+RCEP,03,WO
+RCEP,2009,CTSH and RVC40
+"""
+
+
+def run_examination(
+    doc: dict[str, Any], rules: RuleBook, on_date: date = ON_DATE, **kwargs: Any
+) -> Examination:
+    app: Application = parse_application(doc, "test.json")
+    return examine(app, rules, on_date, **kwargs)

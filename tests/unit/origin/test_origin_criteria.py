@@ -142,9 +142,13 @@ def test_minimal_operations_deny_a_tariff_shift(build, check, mat):
     assert any("minimal operation" in r for r in result.reasons)
 
 
-def test_minimal_operations_do_not_deny_rvc(build, check, mat):
+def test_minimal_operations_deny_rvc_too(build, check, mat):
+    """RCEP Art. 3.6 applies notwithstanding every criterion, the RVC included."""
     doc = build(materials=[mat("850440", "1000", "TW")], item={"processes": ["packing"]})
-    assert item(check(doc)).criterion is TermKind.RVC
+    result = item(check(doc))
+    assert result.verdict is Verdict.NOT_QUALIFIED
+    assert any("RVC40 not met: minimal operations only (RCEP Art. 3.6)" in r
+               for r in result.reasons)
 
 
 def test_build_up_rvc(build, check, mat):

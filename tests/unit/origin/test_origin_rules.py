@@ -17,7 +17,6 @@ from pipeline.origin import (
     parse_rule,
     parse_rule_table,
 )
-from pipeline.origin.operations import only_minimal_operations
 
 
 def test_parse_rule_alternatives_and_conjunctions():
@@ -103,9 +102,3 @@ def test_shipped_table_covers_the_key_products():
         entry = book.lookup(Agreement.RCEP, code)
         assert entry is not None and entry.source, code
     assert str(book.rule_for(Agreement.ACFTA, "030389").rule) == "WO"
-
-
-def test_minimal_operations_vocabulary():
-    assert only_minimal_operations(["Packing", "re-packing", "simple  assembly"])
-    assert not only_minimal_operations(["packing", "sewing"])
-    assert not only_minimal_operations([])

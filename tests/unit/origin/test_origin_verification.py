@@ -30,7 +30,10 @@ from pipeline.origin.register import cited_declarations, declaration_data, parse
 from pipeline.origin.routing import entrepot_stops
 from pipeline.origin.verification import verify_application
 
-EXPORTER = {"id": "EXP-1", "name": "Exporter", "address": "1 Road", "country": "CN"}
+EXPORTER = {
+    "id": "EXP-1", "name": "Exporter", "address": "1 Road", "country": "CN",
+    "registration_number": "310000101",
+}
 
 
 def relying_document(**top: Any) -> dict[str, Any]:
@@ -138,7 +141,9 @@ def test_bom_digest_ignores_order_and_values(order: list[int], values: list[Any]
 
 def test_a_determination_needs_an_identified_exporter_and_a_later_review(
         rules: RuleBook) -> None:
-    doc = relying_document(exporter={"address": "1 Road", "country": "CN"})
+    doc = relying_document(
+        exporter={"address": "1 Road", "country": "CN", "registration_number": "310000101"}
+    )
     app = parse_application(doc)
     with pytest.raises(InvalidInput) as caught:
         determine_before_exportation(app, examine(app, rules, ON_DATE), "PED", ON_DATE)

@@ -1,0 +1,78 @@
+"""Back-to-back certificates against a real broker: draws on one original are kept in a
+Kafka-backed balance, and an overdraw is refused with the figures while the draws that fit
+are issued (RCEP Art. 3.19.1(d); Form E movement certificate)."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipeline import feeds
+from pipeline.submission import read_document, submission
+from tests.integration.harness import SAMPLES, Stack, decoded, read_all, wait_for
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
+ISSUED = "eco.certificate.issued.v1"
+
+
+@pytest.fixture
+def one_worker(tmp_path: Path) -> Iterator[Stack]:
+    with Stack.started(tmp_path) as stack:
+        stack.start_worker("worker", "verification", "issuance")
+        yield stack
+
+
+def _movement(original: str, kilograms: str) -> dict[str, Any]:
+    """Sample 04 re-exported on the strength of a Vietnamese original of 30000 KGM."""
+    document, _ = read_document(SAMPLES / "04-acfta-frozen-fish-vn.json")
+    document = copy.deepcopy(document)
+    item = document["items"][0]
+    item["quantity"] = {"value": kilograms, "unit": "KGM"}
+    document["importer"]["country"] = "TH"
+    document["back_to_back"] = {
+        "original_certificate": original, "original_issue_date": "2026-05-01",
+        "original_country": "VN",
+        "original_items": [{"item_no": 1, "hs_code": item["hs_code"],
+                            "quantity": {"value": "30000", "unit": "KGM"}}],
+    }
+    return document
+
+
+def _submit(stack: Stack, document: dict[str, Any]) -> str:
+    sub = submission(document, source="b2b", id_suffix=f"-{uuid.uuid4().hex[:8]}")
+    asyncio.run(feeds.publish(stack.bootstrap, [sub.envelope]))
+    return sub.application_id
+
+
+def _issued(stack: Stack, app_id: str) -> list[str]:
+    return [e.data["certificate_number"] for e in decoded(stack, "eco.issuance", {app_id})
+            if e.type == ISSUED]
+
+
+def _refusals(stack: Stack, app_id: str) -> list[dict[str, str]]:
+    found = [{k: v.decode() for k, v in r.headers} for r in read_all(stack, "eco.deadletter")]
+    return [h for h in found if h.get("ce_subject") == app_id]
+
+
+def test_an_overdraw_is_refused_and_the_draws_that_fit_are_issued(one_worker: Stack) -> None:
+    stack = one_worker
+    original = f"VN26{uuid.uuid4().hex[:8].upper()}"
+    first = _submit(stack, _movement(original, "20000"))
+    wait_for(lambda: _issued(stack, first), 180, "the first back-to-back certificate")
+
+    overdraw = _submit(stack, _movement(original, "15000"))
+    [headers] = wait_for(lambda: _refusals(stack, overdraw), 180, "the overdraw's refusal")
+    assert headers["eco_dlq_stage"] == "drawdown"
+    assert headers["eco_dlq_error"] == "BusinessRejection"
+    assert (f"overdraw of {original} item 1: 15000 KGM asked, 10000 KGM left of 30000 "
+            "(20000 drawn before)") in headers["eco_dlq_reason"]
+
+    rest = _submit(stack, _movement(original, "10000"))
+    wait_for(lambda: _issued(stack, rest), 180, "the draw of what was left")
+    assert _issued(stack, overdraw) == []
