@@ -26,7 +26,7 @@ import faust
 import structlog
 from prometheus_client import Gauge
 
-from agents.frame import StageContext, derived_id
+from agents.frame import derived_id, publish_now
 from connectors.customs.circuit import CircuitBreaker
 from connectors.customs.protocol import Clarification, Delivery, Receipt
 from connectors.customs.registry import CountryRegistry
@@ -72,14 +72,16 @@ class DeliveryRunner:
         self.policy = DeliveryPolicy.from_settings(settings)
         self.settings = settings
         self.clock = clock
+        # Written by the runner's task, outside any stream event: Faust's RocksDB store can
+        # only write for the event being processed, so these two small tables stay in memory
+        # (rebuilt from their changelogs on start, so a restart keeps them all the same).
         self.schedule: Any = app.Table("transmission-schedule", default=dict,
                                        partitions=settings.kafka_partitions,
-                                       use_partitioner=True)
+                                       use_partitioner=True, store="memory://")
         self.circuits: Any = app.GlobalTable("transmission-circuits", default=dict,
                                              partitions=settings.kafka_partitions,
-                                             use_partitioner=True)
+                                             use_partitioner=True, store="memory://")
         self.log = structlog.get_logger("eco.stage").bind(stage="transmission")
-        self.ctx = StageContext(app=app, settings=settings, stage="transmission", log=self.log)
         self.index = RetryIndex()
         self.busy: dict[str, str] = {}  # delivery id -> country, calls and publications under way
         self.in_flight: dict[str, int] = {}
@@ -265,7 +267,7 @@ class DeliveryRunner:
                 ALERTS.labels(data["kind"], data.get("importing_country") or "").inc()
                 log.warning("alert_raised", kind=data["kind"], severity=data["severity"],
                             alert_id=event_id)
-            await self.ctx.emit(events.new_envelope(
+            await publish_now(self.app, events.new_envelope(
                 output.ce_type, data, source=SOURCE, subject=output.subject, id=event_id,
                 traceparent=output.traceparent))
         if transition.outcome is not None:

@@ -54,7 +54,7 @@ from pipeline.metrics import (
     STAGE_STOPPED,
 )
 from pipeline.settings import Settings
-from pipeline.stages import Document, Output, Plain, Transition
+from pipeline.stages import Document, Emit, Output, Plain, Transition
 from pipeline.stages.alerts import derived_id
 
 __all__ = [
@@ -64,6 +64,7 @@ __all__ = [
     "derived_id",
     "install_stage",
     "json_table",
+    "publish_now",
     "raw_topic",
     "run_stage",
 ]
@@ -313,6 +314,11 @@ async def publish(app: faust.App, records: Sequence[Record]) -> None:
         pending.append(await raw_topic(app, topic).send(key=key, value=value, headers=headers))
     if pending:
         await asyncio.gather(*pending)
+
+
+async def publish_now(app: faust.App, envelope: Envelope, topic: str | None = None) -> None:
+    """Publish one event outside a batch (a background task's), awaiting the broker's ack."""
+    await publish(app, [_record(Emit(envelope, topic=topic))])
 
 
 def _record(output: Output) -> Record:
