@@ -177,24 +177,42 @@ def run_stage(app: faust.App, settings: Settings, stage: Stage[Any]) -> None:
 
     async def agent(stream: faust.StreamT[bytes]) -> None:
         manual: Any = cast(Any, stream).noack()  # acknowledged here, batch by batch
-        pending: list[Any] = []
-        async for event in manual.events():
-            pending.append(event)
-            if len(pending) < batch_max and _more_ready(manual):
-                continue
-            batch, pending = pending, []
-            await _run(app, settings, stage, log, batch)
-            for done in batch:
-                await manual.ack(done)
+        ready: asyncio.Queue[Any] = asyncio.Queue(maxsize=batch_max)
+
+        async def feed() -> None:
+            async for event in manual.events():
+                await ready.put(event)
+
+        feeder = asyncio.ensure_future(feed())
+        try:
+            while (first := await _next(ready, feeder)) is not None:
+                batch = [first]
+                while len(batch) < batch_max and not ready.empty():
+                    batch.append(ready.get_nowait())
+                current = [e for e in batch if e.message.generation_id
+                           == app.consumer_generation_id]  # as Faust skips a revoked read
+                if current:
+                    await _run(app, settings, stage, log, current)
+                for done in batch:
+                    await manual.ack(done)
+        finally:
+            feeder.cancel()
 
     agent.__name__ = agent.__qualname__ = f"{stage.name.replace('-', '_')}_agent"
     app.agent(source, name=f"eco.{stage.name}", concurrency=1)(agent)
 
 
-def _more_ready(stream: Any) -> bool:
-    """Whether the stream has more records buffered right now (then the batch grows)."""
-    queue = getattr(stream.channel, "queue", None)
-    return queue is not None and not queue.empty()
+async def _next(ready: asyncio.Queue[Any], feeder: asyncio.Future[None]) -> Any:
+    """The next event read, or None once the stream has ended (its error is raised)."""
+    if not ready.empty():
+        return ready.get_nowait()
+    getter = asyncio.ensure_future(ready.get())
+    await asyncio.wait({getter, feeder}, return_when=asyncio.FIRST_COMPLETED)
+    if getter.done():
+        return getter.result()
+    getter.cancel()
+    feeder.result()
+    return None
 
 
 async def _run(app: faust.App, settings: Settings, stage: Stage[Any], log: Any,
@@ -208,6 +226,14 @@ async def _run(app: faust.App, settings: Settings, stage: Stage[Any], log: Any,
             await _apply(app, settings, stage, log, items)
             STAGE_STOPPED.labels(stage.name).set(0)
             break
+        except PermanentError as exc:
+            # A record the broker refuses: find its event by taking the batch one at a time.
+            if len(items) > 1:
+                for item in items:
+                    await _run(app, settings, stage, log, [item.event])
+                return
+            items[0].envelope, items[0].error = None, exc
+            continue
         except Exception as exc:
             if not is_retryable(exc):
                 raise
@@ -261,6 +287,7 @@ async def _apply(app: faust.App, settings: Settings, stage: Stage[Any], log: Any
             decided = stage.decide(state, envelope, now)
             transition = await decided if inspect.isawaitable(decided) else decided
             item.records = [_record(output) for output in transition.outputs]
+            stage.save(envelope, transition.state, batch)
         except Exception as exc:
             item.attempts += 1
             if is_retryable(exc) and item.attempts < settings.retry_attempts:
@@ -274,7 +301,7 @@ async def _apply(app: faust.App, settings: Settings, stage: Stage[Any], log: Any
                 _deadlettered(stage, item_log, exc)
                 continue
             transition, item.records, failure = fallback, [], exc
-        stage.save(envelope, transition.state, batch)
+            stage.save(envelope, transition.state, batch)
         documents.extend(transition.documents)
         records.extend(item.records)
         if transition.dead_letter is not None:

@@ -18,7 +18,7 @@ from pipeline import faustfix
 from pipeline.settings import Settings
 
 MIB = 1024 * 1024
-SESSION_TIMEOUT = 10.0  # seconds until a member that vanished for good loses its partitions
+SESSION_TIMEOUT = 30.0  # seconds until a member that vanished for good loses its partitions
 
 
 def create_app(settings: Settings) -> faust.App:
@@ -38,7 +38,7 @@ def create_app(settings: Settings) -> faust.App:
         consumer_auto_offset_reset="earliest",
         consumer_group_instance_id=settings.group_instance_id(),
         broker_session_timeout=SESSION_TIMEOUT,
-        broker_heartbeat_interval=SESSION_TIMEOUT / 4,
+        broker_heartbeat_interval=3.0,
         broker_commit_every=100,
         broker_commit_interval=1.0,
         stream_wait_empty=True,
