@@ -30,10 +30,10 @@ async def milestone_times(bootstrap: str, ids: Iterable[str], milestone: str, *,
     ``timeout``, follow the topic until every id has it or the deadline passes."""
     topic, ce_type, status = MILESTONES[milestone]
     wanted, found = set(ids), dict[str, datetime]()
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + timeout if timeout > 0 else None
 
     def finished() -> bool:
-        return len(found) >= len(wanted) or time.monotonic() > deadline or bool(
+        return stop_reading(len(found), len(wanted), deadline, time.monotonic()) or bool(
             abort and abort())
 
     async for record in feeds.read_topic(bootstrap, topic, follow=timeout > 0,
@@ -48,6 +48,12 @@ async def milestone_times(bootstrap: str, ids: Iterable[str], milestone: str, *,
         if envelope.type == ce_type and (status is None or envelope.data["status"] == status):
             found[key] = envelope.time
     return found
+
+
+def stop_reading(found: int, wanted: int, deadline: float | None, now: float) -> bool:
+    """Whether to stop reading a topic early: every wanted record found, or the deadline of a
+    followed topic passed (a topic read without following is read to its end)."""
+    return found >= wanted or (deadline is not None and now > deadline)
 
 
 def percentile(values: list[float], share: float) -> float:

@@ -234,10 +234,13 @@ def _restarts(load: Load, out: Measured, say: Callable[[str], None]) -> None:
     for sig in (signal.SIGTERM, signal.SIGKILL):
         say(f"restart after {sig.name}")
         started = time.perf_counter()
-        stack.services.stop("worker", sig)
+        stack.services.stop("worker", sig)  # SIGKILL after 60 s if the worker does not exit
+        exited = time.perf_counter() - started
         stack.start_worker()
         seconds = time.perf_counter() - started
         worst = max(worst, seconds)
+        out.add(f"restart.{sig.name.lower()}_exit", exited, "s",
+                f"{sig.name} until the worker exited")
         out.add(f"restart.{sig.name.lower()}_to_ready", seconds, "s",
                 f"{sig.name} to the restarted worker's /readyz answering")
     probe = load.ids("probe", 1)

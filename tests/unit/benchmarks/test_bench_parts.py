@@ -17,6 +17,7 @@ from pipeline.benchmarks.observe import (
     latencies_ms,
     percentile,
     rss_mb,
+    stop_reading,
     sustained_rate,
 )
 from pipeline.benchmarks.purework import Journey
@@ -96,3 +97,9 @@ def test_the_sustained_rate_leaves_out_the_ramp_up_and_the_tail() -> None:
     ramp = [T0 - timedelta(seconds=30)] * 5 + steady + [T0 + timedelta(seconds=60)] * 5
     assert abs(sustained_rate(ramp) - 50.0) < 1.0
     assert sustained_rate([T0]) == 0.0
+
+
+def test_a_topic_read_without_following_is_read_to_its_end() -> None:
+    assert not stop_reading(3, 10, None, now=1e9), "no deadline: read on"
+    assert stop_reading(10, 10, None, now=0.0), "everything found"
+    assert stop_reading(3, 10, 5.0, now=6.0) and not stop_reading(3, 10, 5.0, now=4.0)
