@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from agents.frame import StageContext, derived_id
 from pipeline import events
-from pipeline.metrics import ALERTS
+from pipeline.metrics import record_alert
 
 RAISED = "eco.alert.raised.v1"
 
@@ -30,6 +30,6 @@ async def raise_alert(ctx: StageContext, application_id: str, kind: str, severit
     }
     await ctx.emit(events.new_envelope(RAISED, data, source=f"eco/{ctx.stage}",
                                        subject=application_id, id=alert_id))
-    ALERTS.labels(kind, country or "").inc()
+    record_alert(kind, country)
     ctx.log.warning("alert_raised", kind=kind, severity=severity, alert_id=alert_id)
     return alert_id

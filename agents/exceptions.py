@@ -23,7 +23,7 @@ from agents.frame import StageContext, derived_id, install_stage, json_table, ra
 from connectors.customs.box4 import box4_code_list
 from pipeline import events
 from pipeline.events import Envelope
-from pipeline.metrics import AWAITING_RESPONSES
+from pipeline.metrics import AWAITING_RESPONSES, record_customs_response
 from pipeline.settings import Settings
 
 DEADLINE_TOPIC = "eco.deadlines"
@@ -189,6 +189,9 @@ async def _on_response(envelope: Envelope, ctx: StageContext, awaiting: Any, ver
     app_id = envelope.subject
     status = d["status"]
     country = d["importing_country"]
+    codes = box4_code_list()
+    record_customs_response(country, status, [codes.classify(country, r["code"]).code
+                                              for r in d.get("box4_reasons", [])])  # metrics
     entry = dict(awaiting[app_id])
     if status in DECIDED and entry:
         awaiting[app_id] = {**entry, "decided": True}
@@ -206,7 +209,6 @@ async def _on_response(envelope: Envelope, ctx: StageContext, awaiting: Any, ver
                          deadline=datetime.fromtimestamp(deadline, UTC).isoformat())
     elif status == "PREFERENCE_NOT_GIVEN":
         given = d.get("box4_reasons", [])
-        codes = box4_code_list()
         reasons = "; ".join(
             f"{r['code']} ({codes.classify(country, r['code']).code}): {r['text']}"
             for r in given)

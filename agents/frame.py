@@ -26,7 +26,7 @@ import structlog
 from pipeline import events
 from pipeline.errors import EcoError, is_retryable
 from pipeline.events import Envelope
-from pipeline.metrics import STAGE_EVENTS, STAGE_SECONDS
+from pipeline.metrics import STAGE_EVENTS, STAGE_SECONDS, record_deadletter, stage_installed
 from pipeline.settings import Settings
 
 Headers = list[tuple[str, bytes]]
@@ -94,6 +94,7 @@ def install_stage(app: faust.App, settings: Settings, stage: str, topics: Sequen
     source = app.topic(*topics, key_type=bytes, value_type=bytes,
                        key_serializer="raw", value_serializer="raw")
     base_log = structlog.get_logger("eco.stage").bind(stage=stage)
+    stage_installed(stage, topics)  # metrics: the stage's series at zero, its source topics
 
     async def agent(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
@@ -163,5 +164,6 @@ async def _dead_letter(ctx: StageContext, message: Any, error: BaseException,
     ]
     await ctx.send(events.DEADLETTER_TOPIC, message.key, message.value, headers)
     STAGE_EVENTS.labels(ctx.stage, "deadlettered").inc()
+    record_deadletter(ctx.stage, error)  # metrics: dead letters by stage and reason class
     ctx.log.error("event_deadlettered", error=type(error).__name__, reason=reason,
                   attempts=attempts)

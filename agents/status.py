@@ -11,6 +11,7 @@ import faust
 from agents.frame import StageContext, install_stage, json_table
 from pipeline.events import Envelope
 from pipeline.journey import observe
+from pipeline.milestones import record_journey, watch_certificate_states
 from pipeline.settings import Settings
 from pipeline.states import CertificateStatus, advance
 
@@ -21,6 +22,7 @@ SOURCES = ["eco.application", "eco.verification", "eco.issuance", "eco.transmiss
 
 def install(app: faust.App, settings: Settings) -> None:
     table = json_table(app, settings, "status", dict)
+    watch_certificate_states(lambda: list(table.values()))  # metrics: eco_certificates
 
     async def track(envelope: Envelope, ctx: StageContext) -> None:
         app_id = envelope.subject
@@ -30,6 +32,7 @@ def install(app: faust.App, settings: Settings) -> None:
         status = advance(current, app_id, observation)
         if current is not None and status == current:
             return
+        record_journey(current, status)  # metrics: end-to-end time to each milestone
         record = status.to_json()
         table[app_id] = record
         await ctx.send(STATUS_TOPIC, app_id.encode(), json.dumps(record).encode(),

@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import faust
-from prometheus_client import Gauge
 
 from agents.alerts import raise_alert
 from agents.frame import StageContext, derived_id, install_stage
@@ -26,14 +25,18 @@ from connectors.customs.tls import customs_client_context
 from pipeline import events
 from pipeline.errors import BusinessRejection, CustomsTemporaryFailure
 from pipeline.events import Envelope
-from pipeline.metrics import TRANSMISSIONS
+from pipeline.metrics import (
+    KNOWN_COUNTRIES,
+    countries_known,
+    record_circuit,
+    record_delivery_retry,
+    record_fallback,
+    record_transmission,
+)
 from pipeline.settings import Settings
 
 ISSUED = "eco.certificate.issued.v1"
 CLARIFIED = "eco.certificate.clarified.v1"
-CIRCUIT_OPEN = Gauge("eco_customs_circuit_open",
-                     "1 while the circuit breaker of a country's customs endpoint is open",
-                     ["country"])
 
 
 @dataclass(frozen=True)
@@ -72,11 +75,11 @@ class Circuits:
         before = self.of(country)
         self._by_country[country] = circuit
         if circuit.is_open and not before.is_open:
-            CIRCUIT_OPEN.labels(country).set(1)
+            record_circuit(country, True)
             ctx.log.warning("customs_circuit_opened", country=country,
                             failures=circuit.failures)
         elif before.is_open and not circuit.is_open:
-            CIRCUIT_OPEN.labels(country).set(0)
+            record_circuit(country, False)
             ctx.log.info("customs_circuit_closed", country=country,
                          open_s=round(before.open_for(self.now()), 3))
 
@@ -85,6 +88,7 @@ def install(app: faust.App, settings: Settings, registry: CountryRegistry | None
     countries = registry or CountryRegistry.from_settings(
         settings, ssl_context=customs_client_context(settings))
     circuits = Circuits(settings)
+    countries_known(KNOWN_COUNTRIES)  # metrics: the corridor's series at zero
 
     async def transmit(envelope: Envelope, ctx: StageContext) -> None:
         if envelope.type == ISSUED:
@@ -101,7 +105,8 @@ def install(app: faust.App, settings: Settings, registry: CountryRegistry | None
         connector = countries.connector_for(country)
         if connector is None:
             await _fallback(envelope, ctx, common, ids,
-                            f"{country} has no direct connection: manual channel")
+                            f"{country} has no direct connection: manual channel",
+                            cause="no_connection")
             return
         delivery = Delivery(
             application_id=envelope.subject, certificate_number=number, version=version,
@@ -110,7 +115,7 @@ def install(app: faust.App, settings: Settings, registry: CountryRegistry | None
         attempts, outcome = await _send(lambda: connector.deliver(delivery), country,
                                         settings, circuits, ctx)
         if isinstance(outcome, ToManualChannel):
-            await _fallback(envelope, ctx, common, ids, outcome.reason)
+            await _fallback(envelope, ctx, common, ids, outcome.reason, cause="circuit_open")
             return
         if isinstance(outcome, Failed):
             await ctx.emit(events.new_envelope(
@@ -120,7 +125,7 @@ def install(app: faust.App, settings: Settings, registry: CountryRegistry | None
                 source="eco/transmission", subject=envelope.subject,
                 id=derived_id(*ids, "failed"), traceparent=envelope.traceparent,
             ))
-            TRANSMISSIONS.labels(country, "failed").inc()
+            record_transmission(country, "failed")
             ctx.log.error("transmission_failed", country=country, attempts=attempts,
                           reason=outcome.reason)
             return
@@ -131,7 +136,7 @@ def install(app: faust.App, settings: Settings, registry: CountryRegistry | None
             source="eco/transmission", subject=envelope.subject,
             id=derived_id(*ids, "delivered"), traceparent=envelope.traceparent,
         ))
-        TRANSMISSIONS.labels(country, "delivered").inc()
+        record_transmission(country, "delivered")
         ctx.log.info("transmission_delivered", country=country, attempts=attempts,
                      receipt_id=outcome.receipt_id)
 
@@ -154,7 +159,7 @@ def install(app: faust.App, settings: Settings, registry: CountryRegistry | None
         attempts, outcome = await _send(lambda: connector.send_clarification(clarification),
                                         country, settings, circuits, ctx)
         if isinstance(outcome, Receipt):
-            TRANSMISSIONS.labels(country, "clarification").inc()
+            record_transmission(country, "clarification")
             ctx.log.info("clarification_delivered", country=country, attempts=attempts,
                          receipt_id=outcome.receipt_id)
             return
@@ -167,14 +172,14 @@ def install(app: faust.App, settings: Settings, registry: CountryRegistry | None
             dedup=envelope.id, certificate_number=number, country=country)
 
     async def _fallback(envelope: Envelope, ctx: StageContext, common: dict[str, Any],
-                        ids: tuple[str, ...], reason: str) -> None:
+                        ids: tuple[str, ...], reason: str, cause: str) -> None:
         await ctx.emit(events.new_envelope(
             "eco.transmission.fallback.v1",
             {**common, "reason": reason, "routed_at": datetime.now(UTC)},
             source="eco/transmission", subject=envelope.subject,
             id=derived_id(*ids, "fallback"), traceparent=envelope.traceparent,
         ))
-        TRANSMISSIONS.labels(common["importing_country"], "fallback").inc()
+        record_fallback(common["importing_country"], cause)
         ctx.log.warning("transmission_fallback", country=common["importing_country"],
                         certificate_number=common["certificate_number"], reason=reason)
 
@@ -219,6 +224,7 @@ async def _send(call: Callable[[], Awaitable[Receipt]], country: str, settings: 
             if attempt >= settings.retry_attempts:
                 return attempt, Failed(f"no answer after {attempt} attempts: {exc}")
             delay = settings.retry_backoff * (2 ** (attempt - 1)) * (1 + random.random() / 2)
+            record_delivery_retry(country)
             ctx.log.warning("transmission_retry", attempt=attempt, delay_s=round(delay, 3),
                             reason=str(exc))
             await asyncio.sleep(delay)

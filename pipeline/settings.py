@@ -63,6 +63,13 @@ def _country_durations(value: str, name: str) -> dict[str, float]:
     return result
 
 
+def _log_format(value: str) -> str:
+    fmt = value.strip().lower()
+    if fmt not in ("auto", "json", "console"):
+        raise ValueError(f"ECO_LOG_FORMAT={value!r} is not one of auto, json, console")
+    return fmt
+
+
 @dataclass(frozen=True)
 class Settings:
     """All settings of eco-pipeline, each from one ``ECO_*`` variable (README, "Settings").
@@ -101,6 +108,8 @@ class Settings:
                                                 agreement: RCEP=90d,ACFTA=90d (RCEP Article 3.24
                                                 allows 30 to 90 days)
     verification_warning  VERIFICATION_WARNING  how long before that deadline the warning alert
+    log_format            LOG_FORMAT            auto (console form on a terminal, else JSON
+                                                lines), json or console
     """
 
     kafka_bootstrap: str = "127.0.0.1:9092"
@@ -130,6 +139,7 @@ class Settings:
     verification_deadlines: Mapping[str, float] = field(
         default_factory=lambda: {"RCEP": 90 * 86400.0, "ACFTA": 90 * 86400.0})
     verification_warning: float = 14 * 86400.0
+    log_format: str = "auto"
 
     def examination_day(self) -> date:
         """The day examinations are made as of: the configured one, or today (UTC)."""
@@ -223,4 +233,5 @@ class Settings:
                 get("VERIFICATION_WARNING", str(d.verification_warning)),
                 "ECO_VERIFICATION_WARNING",
             ),
+            log_format=_log_format(get("LOG_FORMAT", d.log_format)),
         )
