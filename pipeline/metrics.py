@@ -153,6 +153,7 @@ _REASON_CLASSES: tuple[tuple[type[BaseException], str], ...] = (
     (BusinessRejection, "business_rejection"),
     (RetryableError, "retries_exhausted"),
 )
+REASON_CLASSES = (*(name for _, name in _REASON_CLASSES), "unexpected")
 
 
 def country_label(country: str | None) -> str:
@@ -178,6 +179,8 @@ def stage_installed(stage: str, topics: Sequence[str]) -> None:
     for outcome in STAGE_OUTCOMES:
         STAGE_EVENTS.labels(stage, outcome)
     STAGE_SECONDS.labels(stage)
+    for reason in REASON_CLASSES:
+        DEADLETTERS.labels(stage, reason)
     for topic in topics:
         STAGE_SOURCES.labels(stage, topic).set(1)
 

@@ -1,0 +1,129 @@
+"""A local Prometheus (and Alertmanager) watching the pipeline's processes, for the demo and
+the tests: the binaries of the Debian packages ``prometheus`` and ``prometheus-alertmanager``,
+configured to scrape the given workers with the project's alert rules
+(``deploy/prometheus/rules``) and, with an Alertmanager, to route alerts with the project's
+Alertmanager configuration (``deploy/alertmanager/alertmanager.yml``) or a derivative of it.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pipeline.errors import DependencyUnavailable
+from pipeline.services import answers
+
+REPO = Path(__file__).resolve().parents[1]
+RULES_DIR = REPO / "deploy" / "prometheus" / "rules"
+ALERTMANAGER_CONFIG = REPO / "deploy" / "alertmanager" / "alertmanager.yml"
+PROMETHEUS_BINARIES = ("prometheus",)
+ALERTMANAGER_BINARIES = ("prometheus-alertmanager", "alertmanager")
+
+
+def find_binary(names: Sequence[str]) -> str | None:
+    """The first of ``names`` on PATH (Debian installs Alertmanager as prometheus-alertmanager)."""
+    for name in names:
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def prometheus_config(targets: Sequence[str], *, job: str = "eco-worker",
+                      alertmanager: str | None = None, interval: str = "15s",
+                      rule_files: Sequence[Path] | None = None) -> dict[str, Any]:
+    """A Prometheus configuration scraping ``targets`` (host:port, each a worker's /metrics)
+    under ``job`` with the project's rules; JSON is YAML, so it is written as JSON."""
+    rules = rule_files if rule_files is not None else sorted(RULES_DIR.glob("*.yml"))
+    config: dict[str, Any] = {
+        "global": {"scrape_interval": interval, "evaluation_interval": interval,
+                   "scrape_timeout": interval},
+        "rule_files": [str(path) for path in rules],
+        "scrape_configs": [{"job_name": job, "static_configs": [{"targets": list(targets)}]}],
+    }
+    if alertmanager:
+        config["alerting"] = {"alertmanagers": [{"static_configs": [
+            {"targets": [alertmanager]}]}]}
+    return config
+
+
+@dataclass
+class Monitor:
+    """A started Prometheus or Alertmanager process and its base URL."""
+
+    name: str
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        """Return once ``/-/ready`` answers; DependencyUnavailable with the log otherwise."""
+        deadline = time.monotonic() + timeout
+        while not answers(f"{self.url}/-/ready"):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise DependencyUnavailable(
+                    f"{self.name} did not become ready:\n"
+                    + self.log.read_text(errors="replace")[-3000:])
+            time.sleep(0.2)  # polling interval of a deadline-bounded wait
+
+
+def _spawn(name: str, argv: Sequence[str], workdir: Path, url: str) -> Monitor:
+    log = workdir / f"{name}.log"
+    with log.open("ab") as handle:
+        process = subprocess.Popen(list(argv), stdout=handle, stderr=handle, cwd=workdir,
+                                   start_new_session=True)
+    return Monitor(name, url, process, log)
+
+
+def start_prometheus(workdir: Path, port: int, config: Mapping[str, Any],
+                     host: str = "127.0.0.1") -> Monitor:
+    """Start Prometheus with ``config`` and its data under ``workdir``; waits until ready."""
+    binary = find_binary(PROMETHEUS_BINARIES)
+    if binary is None:
+        raise DependencyUnavailable("prometheus is not installed (Debian package prometheus)")
+    workdir.mkdir(parents=True, exist_ok=True)
+    config_file = workdir / "prometheus.yml"
+    config_file.write_text(json.dumps(config, indent=2))
+    monitor = _spawn("prometheus", [
+        binary, f"--config.file={config_file}", f"--storage.tsdb.path={workdir / 'data'}",
+        f"--web.listen-address={host}:{port}", "--web.enable-lifecycle",
+        "--log.level=warn"], workdir, f"http://{host}:{port}")
+    monitor.wait_ready()
+    return monitor
+
+
+def start_alertmanager(workdir: Path, port: int, config: Mapping[str, Any] | None = None,
+                       host: str = "127.0.0.1") -> Monitor:
+    """Start Alertmanager (clustering off) with ``config``, by default the project's."""
+    binary = find_binary(ALERTMANAGER_BINARIES)
+    if binary is None:
+        raise DependencyUnavailable(
+            "alertmanager is not installed (Debian package prometheus-alertmanager)")
+    workdir.mkdir(parents=True, exist_ok=True)
+    config_file = workdir / "alertmanager.yml"
+    if config is None:
+        shutil.copy(ALERTMANAGER_CONFIG, config_file)
+    else:
+        config_file.write_text(json.dumps(config, indent=2))
+    monitor = _spawn("alertmanager", [
+        binary, f"--config.file={config_file}", f"--storage.path={workdir / 'data'}",
+        f"--web.listen-address={host}:{port}", "--cluster.listen-address=",
+        "--log.level=warn"], workdir, f"http://{host}:{port}")
+    monitor.wait_ready()
+    return monitor
