@@ -32,4 +32,6 @@ def create_app(settings: Settings) -> faust.App:
         web_host=settings.worker_web_host,
         producer_acks=-1,
         autodiscover=False,
+        # Static membership (ECO_GROUP_INSTANCE_ID): a restarted worker gets its partitions back.
+        consumer_group_instance_id=settings.group_instance_id or None,
     )

@@ -110,6 +110,10 @@ class Settings:
     verification_warning  VERIFICATION_WARNING  how long before that deadline the warning alert
     log_format            LOG_FORMAT            auto (console form on a terminal, else JSON
                                                 lines), json or console
+    group_instance_id     GROUP_INSTANCE_ID     static consumer group membership (KIP-345): a
+                                                name stable across restarts of this worker (a
+                                                StatefulSet pod's name), so a restart within the
+                                                session timeout moves no partitions; empty: off
     """
 
     kafka_bootstrap: str = "127.0.0.1:9092"
@@ -140,6 +144,7 @@ class Settings:
         default_factory=lambda: {"RCEP": 90 * 86400.0, "ACFTA": 90 * 86400.0})
     verification_warning: float = 14 * 86400.0
     log_format: str = "auto"
+    group_instance_id: str = ""
 
     def examination_day(self) -> date:
         """The day examinations are made as of: the configured one, or today (UTC)."""
@@ -234,4 +239,5 @@ class Settings:
                 "ECO_VERIFICATION_WARNING",
             ),
             log_format=_log_format(get("LOG_FORMAT", d.log_format)),
+            group_instance_id=get("GROUP_INSTANCE_ID", d.group_instance_id).strip(),
         )
