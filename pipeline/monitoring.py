@@ -97,6 +97,7 @@ def start_prometheus(workdir: Path, port: int, config: Mapping[str, Any],
     binary = find_binary(PROMETHEUS_BINARIES)
     if binary is None:
         raise DependencyUnavailable("prometheus is not installed (Debian package prometheus)")
+    workdir = workdir.resolve()  # the process runs in it: relative paths would not resolve
     workdir.mkdir(parents=True, exist_ok=True)
     config_file = workdir / "prometheus.yml"
     config_file.write_text(json.dumps(config, indent=2))
@@ -115,6 +116,7 @@ def start_alertmanager(workdir: Path, port: int, config: Mapping[str, Any] | Non
     if binary is None:
         raise DependencyUnavailable(
             "alertmanager is not installed (Debian package prometheus-alertmanager)")
+    workdir = workdir.resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     config_file = workdir / "alertmanager.yml"
     if config is None:
@@ -126,4 +128,22 @@ def start_alertmanager(workdir: Path, port: int, config: Mapping[str, Any] | Non
         f"--web.listen-address={host}:{port}", "--cluster.listen-address=",
         "--log.level=warn"], workdir, f"http://{host}:{port}")
     monitor.wait_ready()
+    return monitor
+
+
+def demo_prometheus(workdir: Path, worker: str, port: int, say: Any) -> Monitor | None:
+    """For the demo: say where the worker's metrics are and, when Prometheus is installed,
+    start one scraping it with the project's rules and say where it is."""
+    say(f"[demo] metrics: http://{worker}/metrics")
+    if find_binary(PROMETHEUS_BINARIES) is None:
+        say("[demo] install Prometheus (Debian package prometheus) and the demo starts one "
+            "with the alert rules")
+        return None
+    try:
+        monitor = start_prometheus(workdir, port, prometheus_config([worker], interval="2s"))
+    except (DependencyUnavailable, OSError) as exc:
+        say(f"[demo] Prometheus did not start ({str(exc).splitlines()[0]}); carrying on")
+        return None
+    say(f"[demo] Prometheus with the alert rules: {monitor.url}/alerts "
+        f"(graphs at {monitor.url}/graph)")
     return monitor

@@ -114,6 +114,8 @@ class Settings:
                                                 name stable across restarts of this worker (a
                                                 StatefulSet pod's name), so a restart within the
                                                 session timeout moves no partitions; empty: off
+    prometheus_port       PROMETHEUS_PORT       where `eco demo` serves a local Prometheus (with
+                                                the project's rules) when one is installed
     """
 
     kafka_bootstrap: str = "127.0.0.1:9092"
@@ -145,6 +147,7 @@ class Settings:
     verification_warning: float = 14 * 86400.0
     log_format: str = "auto"
     group_instance_id: str = ""
+    prometheus_port: int = 9090
 
     def examination_day(self) -> date:
         """The day examinations are made as of: the configured one, or today (UTC)."""
@@ -240,4 +243,5 @@ class Settings:
             ),
             log_format=_log_format(get("LOG_FORMAT", d.log_format)),
             group_instance_id=get("GROUP_INSTANCE_ID", d.group_instance_id).strip(),
+            prometheus_port=integer("PROMETHEUS_PORT", d.prometheus_port),
         )
