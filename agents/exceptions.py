@@ -23,7 +23,11 @@ from agents.frame import StageContext, derived_id, install_stage, json_table, ra
 from connectors.customs.box4 import box4_code_list
 from pipeline import events
 from pipeline.events import Envelope
-from pipeline.metrics import AWAITING_RESPONSES, record_customs_response
+from pipeline.metrics import (
+    AWAITING_RESPONSES,
+    record_customs_response,
+    record_verification_replies,
+)
 from pipeline.settings import Settings
 
 DEADLINE_TOPIC = "eco.deadlines"
@@ -114,6 +118,8 @@ def install(app: faust.App, settings: Settings) -> None:
             key, value, headers = events.to_record(envelope)
             await topic.send(key=key, value=value, headers=headers)
         AWAITING_RESPONSES.set(pending)
+        record_verification_replies(list(verifying.values()), now,
+                                    settings.verification_warning)  # metrics
 
     install_stage(app, settings, "exceptions",
                   ["eco.issuance", "eco.transmission", "eco.customs-response", DEADLINE_TOPIC],

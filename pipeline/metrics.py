@@ -135,6 +135,12 @@ DEADLETTERS = Counter(
     "Messages a stage sent to eco.deadletter, by stage and class of reason.",
     ["stage", "reason_class"],
 )
+VERIFICATION_REPLIES_DUE = Gauge(
+    "eco_verification_replies_due",
+    "Replies to customs' verification requests not sent yet whose deadline is near (due=soon) "
+    "or past (due=overdue), on this worker's partitions (RCEP Article 3.24, Form E Rule 18).",
+    ["country", "due"],
+)
 BUILD = Info("eco_build", "Version of eco-pipeline and of its runtime.")
 
 OTHER_COUNTRY = "other"
@@ -241,6 +247,31 @@ def record_customs_response(country: str, status: str, box4_reasons: Iterable[st
     CUSTOMS_RESPONSES.labels(label, status).inc()
     for reason in box4_reasons:
         BOX4_REASONS.labels(label, reason).inc()
+
+
+def verification_replies_due(entries: Iterable[Mapping[str, Any]], now: float,
+                             warning: float) -> dict[tuple[str, str], int]:
+    """``{(country, "soon" | "overdue"): count}`` of the verification requests not replied to:
+    soon once ``warning`` seconds or less are left, overdue once the deadline passed."""
+    counts: dict[tuple[str, str], int] = {}
+    for entry in entries:
+        if not entry or "deadline" not in entry or entry.get("replied"):
+            continue
+        deadline = float(entry["deadline"])
+        due = "overdue" if now >= deadline else "soon" if now >= deadline - warning else None
+        if due is not None:
+            key = (country_label(entry.get("country")), due)
+            counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def record_verification_replies(entries: Iterable[Mapping[str, Any]], now: float,
+                                warning: float) -> None:
+    """Set ``eco_verification_replies_due`` for every known country (zero when none)."""
+    counts = verification_replies_due(entries, now, warning)
+    for country in sorted(KNOWN_COUNTRIES | {c for c, _ in counts}):
+        for due in ("soon", "overdue"):
+            VERIFICATION_REPLIES_DUE.labels(country, due).set(counts.get((country, due), 0))
 
 
 def record_build_info() -> None:

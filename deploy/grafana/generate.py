@@ -109,6 +109,10 @@ CORRIDOR = Dashboard(
             q(f"sum by (outcome) "
               f"(rate(eco_customs_reconciliation_polls_total{{{COUNTRY}}}[{RATE}]))",
               "{{outcome}}"),)),
+        Panel("Verification replies due", (
+            q(f"sum by (due) (eco_verification_replies_due{{{COUNTRY}}})", "{{due}}"),),
+              kind="stat", width=24,
+              description="Verification requests not answered: deadline near (soon) or past."),
         Panel("Time to delivery and decision", quantiles(
             f'eco_end_to_end_seconds_bucket{{{COUNTRY},milestone=~"delivered|decided"}}',
             "milestone"), unit="s", width=24),

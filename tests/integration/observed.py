@@ -145,7 +145,9 @@ def observed_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ObservedR
     hook_url = webhook.start()
     monitors: list[Monitor] = []
     try:
-        with Stack.started(home, {"ECO_RESPONSE_DEADLINE": "6s"}) as stack:
+        # Faust's own records at info, to see them come out through the pipeline's renderer.
+        with Stack.started(home, {"ECO_RESPONSE_DEADLINE": "6s",
+                                  "ECO_FAUST_LOG_LEVEL": "info"}) as stack:
             stack.start_sandbox()
             stack.start_worker()
             am_config = alertmanager_test_config(hook_url)

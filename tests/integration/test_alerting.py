@@ -102,3 +102,22 @@ def test_promtool_check_metrics_accepts_the_live_workers_metrics(
         assert family in text, family
     assert any(line.startswith("eco_deadletters_total{") and "undecodable_event" in line
                for line in text.splitlines())
+
+
+def test_the_workers_log_is_json_lines_with_faust_records_in_the_same_form(
+        observed_run: ObservedRun) -> None:
+    lines = (observed_run.stack.services.logs / "worker.log").read_text().splitlines()
+    records = []
+    for number, line in enumerate(lines, start=1):
+        try:
+            records.append(json.loads(line))
+        except ValueError:
+            raise AssertionError(f"worker.log line {number} is not JSON: {line[:200]}") from None
+    loggers = {str(r.get("logger")) for r in records}
+    assert any(name.split(".")[0] in ("faust", "mode", "aiokafka") for name in loggers), loggers
+    processed = [r for r in records if r["event"] == "event_processed"]
+    assert processed
+    for record in processed:
+        assert {"stage", "topic", "partition", "offset", "application_id", "ce_id", "level",
+                "timestamp"} <= set(record), record
+    assert not any("<ECO" in line or "PRIVATE KEY" in line for line in lines)

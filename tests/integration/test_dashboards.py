@@ -62,7 +62,7 @@ def test_the_three_dashboards_are_valid_and_what_the_generator_writes() -> None:
         assert len(ids) == len(set(ids))
         for panel in board["panels"]:
             grid = panel["gridPos"]
-            assert 0 <= grid["x"] and grid["x"] + grid["w"] <= 24 and grid["h"] > 0
+            assert grid["x"] >= 0 and grid["x"] + grid["w"] <= 24 and grid["h"] > 0
             assert panel["datasource"] == {"type": "prometheus", "uid": "eco-prometheus"}
             assert panel["targets"] and all(t["expr"].strip() for t in panel["targets"])
 

@@ -91,3 +91,20 @@ def test_promtool_check_metrics_accepts_the_exposition() -> None:
     text = body.decode()
     assert 'eco_build_info{faust="' in text
     assert 'eco_certificates{state="ISSUED"} 1.0' in text
+
+
+def test_verification_replies_are_due_soon_then_overdue_until_replied() -> None:
+    day = 86400.0
+    entries = [
+        {"country": "VN", "deadline": 100 * day},                   # 10 days left: soon
+        {"country": "VN", "deadline": 80 * day},                    # passed
+        {"country": "TH", "deadline": 200 * day},                   # far off
+        {"country": "TH", "deadline": 80 * day, "replied": True},   # answered
+        {},                                                          # no verification
+    ]
+    assert metrics.verification_replies_due(entries, now=90 * day, warning=14 * day) == {
+        ("VN", "soon"): 1, ("VN", "overdue"): 1}
+    metrics.record_verification_replies(entries, now=90 * day, warning=14 * day)
+    assert value("eco_verification_replies_due", country="VN", due="overdue") == 1
+    assert REGISTRY.get_sample_value("eco_verification_replies_due",
+                                     {"country": "TH", "due": "soon"}) == 0

@@ -29,6 +29,7 @@ REQUIRED = {
     "EcoFallbackToManualChannel", "EcoCustomsCircuitOpen", "EcoDeadLetters",
     "EcoConsumerLagGrowing", "EcoStageStalled", "EcoIssuanceSloFastBurn",
     "EcoIssuanceSloSlowBurn", "EcoStageErrorRate", "EcoVerificationDeadlineNear",
+    "EcoVerificationDeadlinePassed",
 }
 needs_promtool = pytest.mark.skipif(shutil.which("promtool") is None,
                                     reason="promtool (Debian package prometheus)")
