@@ -83,52 +83,43 @@ class Monitor:
             time.sleep(0.2)  # polling interval of a deadline-bounded wait
 
 
-def _spawn(name: str, argv: Sequence[str], workdir: Path, url: str) -> Monitor:
+def _start(name: str, binaries: Sequence[str], package: str, workdir: Path, host: str,
+           port: int, config: Mapping[str, Any] | None, options: Sequence[str]) -> Monitor:
+    """Run one of ``binaries`` in ``workdir`` with ``config`` (JSON, which is YAML; the
+    project's Alertmanager file when None) and its data there; return it once ready."""
+    binary = find_binary(binaries)
+    if binary is None:
+        raise DependencyUnavailable(f"{name} is not installed (Debian package {package})")
+    workdir = workdir.resolve()  # the process runs in it: relative paths would not resolve
+    workdir.mkdir(parents=True, exist_ok=True)
+    config_file = workdir / f"{name}.yml"
+    if config is None:
+        shutil.copy(ALERTMANAGER_CONFIG, config_file)
+    else:
+        config_file.write_text(json.dumps(config, indent=2))
+    argv = [binary, f"--config.file={config_file}", f"--web.listen-address={host}:{port}",
+            "--log.level=warn", *(o.format(data=workdir / "data") for o in options)]
     log = workdir / f"{name}.log"
     with log.open("ab") as handle:
-        process = subprocess.Popen(list(argv), stdout=handle, stderr=handle, cwd=workdir,
+        process = subprocess.Popen(argv, stdout=handle, stderr=handle, cwd=workdir,
                                    start_new_session=True)
-    return Monitor(name, url, process, log)
+    monitor = Monitor(name, f"http://{host}:{port}", process, log)
+    monitor.wait_ready()
+    return monitor
 
 
 def start_prometheus(workdir: Path, port: int, config: Mapping[str, Any],
                      host: str = "127.0.0.1") -> Monitor:
     """Start Prometheus with ``config`` and its data under ``workdir``; waits until ready."""
-    binary = find_binary(PROMETHEUS_BINARIES)
-    if binary is None:
-        raise DependencyUnavailable("prometheus is not installed (Debian package prometheus)")
-    workdir = workdir.resolve()  # the process runs in it: relative paths would not resolve
-    workdir.mkdir(parents=True, exist_ok=True)
-    config_file = workdir / "prometheus.yml"
-    config_file.write_text(json.dumps(config, indent=2))
-    monitor = _spawn("prometheus", [
-        binary, f"--config.file={config_file}", f"--storage.tsdb.path={workdir / 'data'}",
-        f"--web.listen-address={host}:{port}", "--web.enable-lifecycle",
-        "--log.level=warn"], workdir, f"http://{host}:{port}")
-    monitor.wait_ready()
-    return monitor
+    return _start("prometheus", PROMETHEUS_BINARIES, "prometheus", workdir, host, port, config,
+                  ["--storage.tsdb.path={data}", "--web.enable-lifecycle"])
 
 
 def start_alertmanager(workdir: Path, port: int, config: Mapping[str, Any] | None = None,
                        host: str = "127.0.0.1") -> Monitor:
     """Start Alertmanager (clustering off) with ``config``, by default the project's."""
-    binary = find_binary(ALERTMANAGER_BINARIES)
-    if binary is None:
-        raise DependencyUnavailable(
-            "alertmanager is not installed (Debian package prometheus-alertmanager)")
-    workdir = workdir.resolve()
-    workdir.mkdir(parents=True, exist_ok=True)
-    config_file = workdir / "alertmanager.yml"
-    if config is None:
-        shutil.copy(ALERTMANAGER_CONFIG, config_file)
-    else:
-        config_file.write_text(json.dumps(config, indent=2))
-    monitor = _spawn("alertmanager", [
-        binary, f"--config.file={config_file}", f"--storage.path={workdir / 'data'}",
-        f"--web.listen-address={host}:{port}", "--cluster.listen-address=",
-        "--log.level=warn"], workdir, f"http://{host}:{port}")
-    monitor.wait_ready()
-    return monitor
+    return _start("alertmanager", ALERTMANAGER_BINARIES, "prometheus-alertmanager", workdir,
+                  host, port, config, ["--storage.path={data}", "--cluster.listen-address="])
 
 
 def demo_prometheus(workdir: Path, worker: str, port: int, say: Any) -> Monitor | None:
