@@ -15,7 +15,7 @@ import faust
 from agents.frame import publish
 from pipeline import events
 from pipeline.events import Envelope
-from pipeline.metrics import AWAITING_RESPONSES
+from pipeline.metrics import AWAITING_RESPONSES, record_verification_replies
 from pipeline.settings import Settings
 from pipeline.stages import exceptions as transition
 from pipeline.stages.dueindex import DueIndex
@@ -69,3 +69,6 @@ class DeadlineTimer:
             del self.sent[stale]
         await publish(self.app, [(DEADLINE_TOPIC, *events.to_record(e)) for e in due])
         AWAITING_RESPONSES.set(len(self.index))
+        # Few entries: only certificates whose customs asked for a verification.
+        record_verification_replies([v for v in self.verification.values() if v], now,
+                                    self.settings.verification_warning)  # metrics

@@ -32,7 +32,15 @@ from connectors.customs.protocol import Clarification, Delivery, Receipt
 from connectors.customs.registry import CountryRegistry
 from pipeline import events
 from pipeline.errors import BusinessRejection, CustomsTemporaryFailure
-from pipeline.metrics import ALERTS, TRANSMISSIONS
+from pipeline.metrics import (
+    KNOWN_COUNTRIES,
+    countries_known,
+    record_alert,
+    record_circuit,
+    record_delivery_retry,
+    record_fallback,
+    record_transmission,
+)
 from pipeline.retryschedule import RetryIndex, schedule_key
 from pipeline.settings import Settings
 from pipeline.stages.transmission import (
@@ -50,9 +58,6 @@ from pipeline.stages.transmission import (
     decide,
 )
 
-CIRCUIT_OPEN = Gauge("eco_customs_circuit_open",
-                     "1 while the circuit breaker of a country's customs endpoint is open",
-                     ["country"])
 SCHEDULED = Gauge("eco_transmission_scheduled",
                   "Deliveries waiting in the transmission retry schedule, by country",
                   ["country"])
@@ -60,7 +65,6 @@ IN_FLIGHT = Gauge("eco_transmission_in_flight",
                   "Deliveries to a country's customs under way right now", ["country"])
 LONGEST_WAIT = 0.5
 """Seconds the runner sleeps at most before looking at the schedule again."""
-
 
 class DeliveryRunner:
     """Dispatches due deliveries from the retry schedule and applies their outcomes."""
@@ -82,6 +86,7 @@ class DeliveryRunner:
                                              partitions=settings.kafka_partitions,
                                              use_partitioner=True, store="memory://")
         self.log = structlog.get_logger("eco.stage").bind(stage="transmission")
+        countries_known(KNOWN_COUNTRIES)  # metrics: the corridor's series at zero
         self.index = RetryIndex()
         self.busy: dict[str, str] = {}  # delivery id -> country, calls and publications under way
         self.in_flight: dict[str, int] = {}
@@ -101,7 +106,7 @@ class DeliveryRunner:
     def _set_circuit(self, country: str, after: CircuitBreaker) -> None:
         if after != self.circuit(country):
             self.circuits[country] = after.to_json()
-        CIRCUIT_OPEN.labels(country).set(1 if after.is_open else 0)
+        record_circuit(country, after.is_open)
 
     # -- the schedule ---------------------------------------------------------------------
     def admit(self, transition: Transition) -> None:
@@ -264,11 +269,16 @@ class DeliveryRunner:
             data = dict(output.data)
             if output.ce_type == ALERT:
                 data["alert_id"] = event_id
-                ALERTS.labels(data["kind"], data.get("importing_country") or "").inc()
+                record_alert(data["kind"], data.get("importing_country"))
                 log.warning("alert_raised", kind=data["kind"], severity=data["severity"],
                             alert_id=event_id)
             await publish_now(self.app, events.new_envelope(
                 output.ce_type, data, source=SOURCE, subject=output.subject, id=event_id,
                 traceparent=output.traceparent))
-        if transition.outcome is not None:
-            TRANSMISSIONS.labels(delivery.importing_country, transition.outcome).inc()
+        for note in transition.notes:
+            if note.event == "transmission_retry":
+                record_delivery_retry(delivery.importing_country)
+            elif note.event == "transmission_fallback":
+                record_fallback(delivery.importing_country, str(note.fields.get("cause")))
+        if transition.outcome is not None and transition.outcome != "fallback":
+            record_transmission(delivery.importing_country, transition.outcome)

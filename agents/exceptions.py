@@ -14,12 +14,14 @@ from agents.deadlines import DEADLINE_TOPIC, DeadlineTimer
 from agents.frame import Batch, Stage, json_table, run_stage
 from connectors.customs.box4 import box4_code_list
 from pipeline.events import Envelope
+from pipeline.metrics import record_customs_response
 from pipeline.settings import Settings
 from pipeline.stages import Transition
 from pipeline.stages import exceptions as transition
 from pipeline.stages.exceptions import Watch
 
 AWAITING, VERIFYING = "exceptions-awaiting", "exceptions-verification"
+RESPONDED = "eco.customs.responded.v1"
 TOPICS = ["eco.issuance", "eco.transmission", "eco.customs-response", DEADLINE_TOPIC]
 
 
@@ -36,7 +38,13 @@ def install(app: faust.App, settings: Settings) -> None:
                      batch.get(VERIFYING, envelope.subject))
 
     def decide(watch: Watch, envelope: Envelope, now: datetime) -> Transition[Watch]:
-        return transition.decide(watch, envelope, now, deadlines, codes)
+        decided = transition.decide(watch, envelope, now, deadlines, codes)
+        if envelope.type == RESPONDED:  # metrics: responses and Box 4 reasons per country
+            country = str(envelope.data["importing_country"])
+            record_customs_response(country, str(envelope.data["status"]), [
+                codes.classify(country, r["code"]).code
+                for r in envelope.data.get("box4_reasons") or []])
+        return decided
 
     def save(envelope: Envelope, watch: Watch, batch: Batch) -> None:
         for table, value in ((AWAITING, watch.response), (VERIFYING, watch.verification)):

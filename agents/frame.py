@@ -45,13 +45,15 @@ from pipeline.app import table_options
 from pipeline.errors import DependencyUnavailable, EcoError, PermanentError, is_retryable
 from pipeline.events import Envelope
 from pipeline.metrics import (
-    ALERTS,
     APPLICATIONS_BY_VERDICT,
     CERTIFICATES_ISSUED,
     STAGE_BATCH_SIZE,
     STAGE_EVENTS,
     STAGE_SECONDS,
     STAGE_STOPPED,
+    record_alert,
+    record_deadletter,
+    stage_installed,
 )
 from pipeline.settings import Settings
 from pipeline.stages import Document, Emit, Output, Plain, Transition
@@ -173,6 +175,7 @@ def run_stage(app: faust.App, settings: Settings, stage: Stage[Any]) -> None:
     source = app.topic(*stage.topics, key_type=bytes, value_type=bytes,
                        key_serializer="raw", value_serializer="raw")
     log = structlog.get_logger("eco.stage").bind(stage=stage.name)
+    stage_installed(stage.name, stage.topics)  # metrics: the stage's series at zero
     batch_max = max(1, min(settings.batch_max, stage.batch_max or settings.batch_max))
 
     async def agent(stream: faust.StreamT[bytes]) -> None:
@@ -385,6 +388,7 @@ def _dead_letter(stage: Stage[Any], item: _Item, error: BaseException | None) ->
 
 def _deadlettered(stage: Stage[Any], log: Any, error: BaseException | None) -> None:
     STAGE_EVENTS.labels(stage.name, "deadlettered").inc()
+    record_deadletter(stage.name, error or ValueError("undecodable"))  # by reason class
     log.error("event_deadlettered", error=type(error).__name__, reason=_reason(error))
 
 
@@ -411,7 +415,7 @@ def keyed(table: str, default: Any = None) -> tuple[Callable[[Envelope, Batch], 
 def count(note: str, fields: Mapping[str, Any]) -> None:
     """The domain's counters, from the transitions' log lines."""
     if note == "alert_raised":
-        ALERTS.labels(fields["kind"], fields.get("country") or "").inc()
+        record_alert(fields["kind"], fields.get("country"))
     elif note == "certificate_issued":
         CERTIFICATES_ISSUED.labels(fields["issuing_office"], fields.get("agreement", "")).inc()
     elif note == "application_examined":

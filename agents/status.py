@@ -13,6 +13,7 @@ import faust
 
 from agents.frame import Batch, Stage, run_stage
 from pipeline.events import Envelope
+from pipeline.milestones import record_journey, watch_certificate_states
 from pipeline.settings import Settings
 from pipeline.stages import Transition
 from pipeline.stages import status as transition
@@ -60,10 +61,15 @@ def install(app: faust.App, settings: Settings) -> None:
         return transition.decide(current, envelope)
 
     def save(envelope: Envelope, status: CertificateStatus | None, batch: Batch) -> None:
-        if status is not None and status is not load(envelope, batch):
+        before = load(envelope, batch)
+        if status is not None and status is not before:
+            record_journey(before, status)  # metrics: end-to-end time to each milestone
             key, record = envelope.subject.encode(), encode_status(status.to_json())
             batch.put(TABLE, key, record)
             remember(key, record, status)
 
     tables = {TABLE: status_table(app, settings)}
+    table = tables[TABLE]
+    watch_certificate_states(  # metrics: eco_certificates by state, counted at each scrape
+        lambda: [decode_status(value) for value in table.values() if value])
     run_stage(app, settings, Stage("status", SOURCES, tables, load, decide, save))

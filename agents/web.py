@@ -19,7 +19,6 @@ import structlog
 from aiohttp import web
 from aiokafka.errors import KafkaError
 from mode import Service
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from agents.frame import derived_id, raw_topic
 from agents.trust import trust_view
@@ -29,6 +28,8 @@ from connectors.customs.signatures import signed_by_customs
 from pipeline import events
 from pipeline.certificate.trustview import describe
 from pipeline.errors import DependencyUnavailable
+from pipeline.lag import faust_offsets, watch_consumer_lag
+from pipeline.metrics import aiohttp_metrics_handler, record_build_info
 from pipeline.settings import Settings
 
 RESPONDED = "eco.customs.responded.v1"
@@ -82,13 +83,15 @@ class WorkerWeb(Service):
     async def on_start(self) -> None:
         web_app = web.Application(client_max_size=2 * 1024 * 1024)
         web_app.add_routes([
-            web.get("/metrics", self._metrics),
+            web.get("/metrics", aiohttp_metrics_handler),
             web.get("/healthz", self._healthz),
             web.get("/readyz", self._healthz),
             web.get("/trust", self._trust),
             *response_routes(self._sink,
                              authenticate=signed_by_customs(self.settings.customs_trust)),
         ])
+        record_build_info()  # metrics: eco_build_info and the consumer's lag per partition
+        watch_consumer_lag(lambda: faust_offsets(self.faust_app.consumer))
         self._runner = web.AppRunner(web_app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.settings.worker_web_host,
@@ -100,10 +103,6 @@ class WorkerWeb(Service):
     async def on_stop(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
-
-    async def _metrics(self, request: web.Request) -> web.Response:
-        return web.Response(body=generate_latest(),
-                            headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     async def _healthz(self, request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})

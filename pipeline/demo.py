@@ -22,6 +22,7 @@ from typing import Any
 
 from pipeline import feeds
 from pipeline.errors import DependencyUnavailable
+from pipeline.monitoring import Monitor, demo_prometheus
 from pipeline.services import Services
 from pipeline.settings import Settings
 from pipeline.states import SETTLED, State
@@ -102,6 +103,7 @@ def run_demo(out: Path, samples: Path = SAMPLES, timeout: float = 240.0) -> int:
                             retained=RETAINED_TOPICS))
     logs = out / "logs"
     services = Services(logs, env)
+    prometheus: Monitor | None = None
     try:
         services.start("sandbox-customs", "sandbox-customs", "--delay", "0.5")
         services.start("worker", "worker")
@@ -113,6 +115,9 @@ def run_demo(out: Path, samples: Path = SAMPLES, timeout: float = 240.0) -> int:
             _say(f"[demo] the worker did not become ready ({exc}); see {logs}")
             return 1
         _say(f"[demo] worker ready after {time.monotonic() - started:.1f} s")
+        # Operations: where the metrics are, and a Prometheus with the rules if one is installed.
+        prometheus = demo_prometheus(out / "prometheus", f"127.0.0.1:{settings.worker_web_port}",
+                                     settings.prometheus_port, _say)
         run_id = datetime.now(UTC).strftime("%m%d%H%M%S")
         files = sorted(samples.glob("*.json"))
         subs = []
@@ -160,6 +165,8 @@ def run_demo(out: Path, samples: Path = SAMPLES, timeout: float = 240.0) -> int:
         _say("[demo] the broker keeps running: `make kafka-stop` stops it")
         return 0
     finally:
+        if prometheus is not None:
+            prometheus.stop()
         services.stop_all()
 
 

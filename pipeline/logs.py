@@ -1,29 +1,140 @@
-"""Structured logging: structlog, JSON lines, one event per line, context bound per message."""
+"""Structured logging: structlog events, one per line, context bound per message.
+
+Everything goes through one stdlib handler with structlog's ``ProcessorFormatter``: the
+pipeline's own events (``structlog.get_logger``) and the records of Faust, mode and aiokafka,
+so a log shipper reads one format. The format is JSON lines, or structlog's readable console
+form when stderr is a terminal (``ECO_LOG_FORMAT=auto``, the default; ``json`` or ``console``
+force one). Before rendering, :func:`redact` removes secrets and whole documents.
+"""
 
 from __future__ import annotations
 
 import logging
+import logging.config
+import re
 import sys
+from typing import Any
 
 import structlog
+from structlog.typing import EventDict, Processor
+
+FORMATS = ("auto", "json", "console")
+# Keys whose values are secrets: never logged, whatever their value.
+SECRET_KEY = re.compile(r"(passw|secret|token|authori[sz]ation|private|api_?key|credential|"
+                        r"cookie|signature|^key$|_key$)", re.IGNORECASE)
+# Keys that carry whole documents: logged as their size only.
+DOCUMENT_KEY = re.compile(r"(document|xml|body|payload|^value$|pdf|html)", re.IGNORECASE)
+MAX_VALUE_CHARS = 1000
+# Keys that are identifiers, not secrets, although their names match SECRET_KEY.
+ALLOWED_KEYS = frozenset({"idempotency_key", "signature_valid"})
+NOISY_LIBRARIES = ("faust", "mode", "aiokafka", "kafka")
 
 
-def configure_logging(level: str = "info") -> None:
-    """Send structlog events as JSON lines to stderr; never log keys, tokens or whole documents."""
-    numeric = logging.getLevelName(level.upper())
-    if not isinstance(numeric, int):
-        numeric = logging.INFO
-    logging.basicConfig(stream=sys.stderr, level=numeric, format="%(message)s")
+def _elide(value: Any) -> str:
+    size = len(value) if isinstance(value, str | bytes) else len(str(value))
+    return f"<{size} chars omitted>"
+
+
+def _is_document(key: str, value: Any) -> bool:
+    if isinstance(value, str | bytes) and len(value) > MAX_VALUE_CHARS:
+        return True
+    return bool(DOCUMENT_KEY.search(key)) and value is not None and not isinstance(value, int)
+
+
+def redact(logger: Any, method: str, event_dict: EventDict) -> EventDict:
+    """A structlog processor: secrets become ``<redacted>``, documents and over-long values
+    their size, so a log line never carries a key, a token or a certificate's XML."""
+    for key in list(event_dict):
+        if key in ("event", "timestamp", "level", "logger") or key in ALLOWED_KEYS:
+            continue
+        value = event_dict[key]
+        if SECRET_KEY.search(key):
+            event_dict[key] = "<redacted>"
+        elif _is_document(key, value):
+            event_dict[key] = _elide(value)
+    return event_dict
+
+
+def use_console(fmt: str, stream: Any = None) -> bool:
+    """Console form for ``console``, and for ``auto`` when ``stream`` (stderr) is a terminal."""
+    if fmt not in FORMATS:
+        raise ValueError(f"ECO_LOG_FORMAT={fmt!r} is not one of {', '.join(FORMATS)}")
+    if fmt != "auto":
+        return fmt == "console"
+    target = stream if stream is not None else sys.stderr
+    try:
+        return bool(target.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+SHARED: tuple[Processor, ...] = (
+    structlog.contextvars.merge_contextvars,
+    structlog.stdlib.add_logger_name,
+    structlog.stdlib.add_log_level,
+    structlog.processors.TimeStamper(fmt="iso", utc=True),
+    redact,
+)
+
+
+def formatter(console: bool = False) -> structlog.stdlib.ProcessorFormatter:
+    """The one formatter of every log record, structlog's or a library's."""
+    renderer: Processor = (structlog.dev.ConsoleRenderer(colors=True) if console
+                           else structlog.processors.JSONRenderer(sort_keys=True))
+    return structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[*SHARED, structlog.stdlib.ExtraAdder()],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info if not console else _keep,
+            renderer,
+        ],
+    )
+
+
+def _keep(logger: Any, method: str, event_dict: EventDict) -> EventDict:
+    return event_dict
+
+
+def _level(name: str) -> int:
+    numeric = logging.getLevelName(name.upper())
+    return numeric if isinstance(numeric, int) else logging.INFO
+
+
+def library_level(level: str) -> int:
+    """Faust's, mode's and aiokafka's level: theirs to choose below warning; at warning and
+    above only their errors (they log every leader move and retry as warnings)."""
+    numeric = _level(level)
+    return numeric if numeric < logging.WARNING else logging.ERROR
+
+
+def logging_config(level: str = "info", fmt: str = "auto",
+                   libraries: str = "warning") -> dict[str, Any]:
+    """A ``logging.config.dictConfig`` dictionary sending every record to stderr through
+    :func:`formatter`; also given to Faust's worker, which configures logging itself."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"eco": {"()": formatter, "console": use_console(fmt)}},
+        "handlers": {"eco": {"class": "logging.StreamHandler", "formatter": "eco",
+                             "stream": "ext://sys.stderr"}},
+        "root": {"level": _level(level), "handlers": ["eco"]},
+        "loggers": {name: {"level": library_level(libraries)} for name in NOISY_LIBRARIES},
+    }
+
+
+def configure_logging(level: str = "info", fmt: str = "auto",
+                      libraries: str = "warning") -> None:
+    """Configure structlog and the stdlib for this process."""
+    logging.config.dictConfig(logging_config(level, fmt, libraries))
     structlog.configure(
         processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.format_exc_info,
-            structlog.processors.JSONRenderer(sort_keys=True),
+            structlog.stdlib.filter_by_level,
+            *SHARED,
+            structlog.processors.StackInfoRenderer(),
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
         ],
-        wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        logger_factory=structlog.stdlib.LoggerFactory(),
         cache_logger_on_first_use=True,
     )
 
@@ -31,3 +142,4 @@ def configure_logging(level: str = "info") -> None:
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:
     logger: structlog.stdlib.BoundLogger = structlog.get_logger(name)
     return logger
+

@@ -73,6 +73,11 @@ def _reference_formats(value: str) -> str:
     except ValueError as exc:
         raise ValueError(f"ECO_REFERENCE_FORMATS: {exc}") from exc
     return value
+def _log_format(value: str) -> str:
+    fmt = value.strip().lower()
+    if fmt not in ("auto", "json", "console"):
+        raise ValueError(f"ECO_LOG_FORMAT={value!r} is not one of auto, json, console")
+    return fmt
 
 
 @dataclass(frozen=True)
@@ -127,6 +132,10 @@ class Settings:
                                                 ACFTA=E{yy}{registration:9}{serial:4},RCEP=R{yy}
                                                 {registration:9}{serial:4} (China's format,
                                                 DOMAIN.md 1.6; registration = the applicant's)
+    log_format            LOG_FORMAT            auto (console form on a terminal, else JSON
+                                                lines), json or console
+    prometheus_port       PROMETHEUS_PORT       where `eco demo` serves a local Prometheus (with
+                                                the project's rules) when one is installed
     """
 
     kafka_bootstrap: str = "127.0.0.1:9092"
@@ -175,6 +184,8 @@ class Settings:
     reference_formats: str = (
         "ACFTA=E{yy}{registration:9}{serial:4},RCEP=R{yy}{registration:9}{serial:4}"
     )
+    log_format: str = "auto"
+    prometheus_port: int = 9090
 
     def examination_day(self) -> date:
         """The day examinations are made as of: the configured one, or today (UTC)."""
@@ -275,4 +286,6 @@ class Settings:
             rocksdb_cache_mb=integer("ROCKSDB_CACHE_MB", d.rocksdb_cache_mb),
             customs_in_flight=integer("CUSTOMS_IN_FLIGHT", d.customs_in_flight),
             reference_formats=_reference_formats(get("REFERENCE_FORMATS", d.reference_formats)),
+            log_format=_log_format(get("LOG_FORMAT", d.log_format)),
+            prometheus_port=integer("PROMETHEUS_PORT", d.prometheus_port),
         )

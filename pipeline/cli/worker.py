@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
         STAGES,
         build_app,
     )
-    from pipeline.logs import configure_logging
+    from pipeline.logs import configure_logging, logging_config
     from pipeline.topics import create_topics
 
     try:
@@ -43,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"eco worker: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    configure_logging(settings.log_level)
+    faust_level = os.environ.get("ECO_FAUST_LOG_LEVEL", "warning")
+    configure_logging(settings.log_level, settings.log_format, faust_level)
     app = build_app(settings, args.stage or STAGES)
     # The tables' changelog topics too: a worker that joins before Faust created one never
     # learns its partitions, and a later rebalance then stops the stage that owns the table.
@@ -57,6 +58,9 @@ def run(args: argparse.Namespace) -> int:
     except DependencyUnavailable as exc:
         print(f"eco worker: {exc} (start one with `eco kafka start`)", file=sys.stderr)
         return EXIT_UNREACHABLE
-    worker = Worker(app, loglevel=os.environ.get("ECO_FAUST_LOG_LEVEL", "warning"), quiet=True)
+    # Faust's worker configures logging again when it starts: with the same handler.
+    worker = Worker(app, loglevel=settings.log_level, quiet=True,
+                    logging_config=logging_config(settings.log_level, settings.log_format,
+                                                  faust_level))
     worker.execute_from_commandline()
     return 0

@@ -343,9 +343,10 @@ def _to_manual_channel(circuit: CircuitBreaker, d: PendingDelivery, now: float,
     event = Publish(FALLBACK, d.application_id, {**_common(d), "reason": reason,
                                                  "routed_at": _at(now)},
                     _ids(d, "fallback"), d.traceparent)
+    cause = "no_connection" if "no direct connection" in reason else "circuit_open"
     note = Note("transmission_fallback", "warning", {
         "country": d.importing_country, "certificate_number": d.certificate_number,
-        "reason": reason})
+        "reason": reason, "cause": cause})
     return Transition(circuit, (event,), outcome="fallback", notes=(note,))
 
 

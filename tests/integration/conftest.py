@@ -7,6 +7,10 @@ import pytest
 
 from tests.integration.harness import Stack
 
+# A session fixture: one demo-like run watched by Prometheus and Alertmanager, for the alerting
+# and the dashboard tests.
+from tests.integration.observed import observed_run  # noqa: F401
+
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
