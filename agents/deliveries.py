@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import faust
@@ -32,6 +32,7 @@ from connectors.customs.protocol import Clarification, Delivery, Receipt
 from connectors.customs.registry import CountryRegistry
 from pipeline import events
 from pipeline.errors import BusinessRejection, CustomsTemporaryFailure
+from pipeline.events import Envelope
 from pipeline.metrics import (
     KNOWN_COUNTRIES,
     countries_known,
@@ -86,6 +87,7 @@ class DeliveryRunner:
                                              partitions=settings.kafka_partitions,
                                              use_partitioner=True, store="memory://")
         self.log = structlog.get_logger("eco.stage").bind(stage="transmission")
+        self.publish: Callable[[Envelope], Awaitable[None]] = self._publish_event
         countries_known(KNOWN_COUNTRIES)  # metrics: the corridor's series at zero
         self.index = RetryIndex()
         self.busy: dict[str, str] = {}  # delivery id -> country, calls and publications under way
@@ -257,6 +259,10 @@ class DeliveryRunner:
         await self._publish_all(delivery, transition)
         return transition
 
+    async def _publish_event(self, envelope: Envelope) -> None:
+        """Publish one event now, awaiting the broker's ack (outside the frame's batches)."""
+        await publish_now(self.app, envelope)
+
     async def _publish_all(self, delivery: PendingDelivery, transition: Transition) -> None:
         """A transition's log lines, its events (each awaited until the broker has it) and
         its count."""
@@ -272,7 +278,7 @@ class DeliveryRunner:
                 record_alert(data["kind"], data.get("importing_country"))
                 log.warning("alert_raised", kind=data["kind"], severity=data["severity"],
                             alert_id=event_id)
-            await publish_now(self.app, events.new_envelope(
+            await self.publish(events.new_envelope(
                 output.ce_type, data, source=SOURCE, subject=output.subject, id=event_id,
                 traceparent=output.traceparent))
         for note in transition.notes:
