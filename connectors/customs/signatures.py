@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 
 from connectors.customs.receiver import CustomsAuthenticator
 from pipeline.errors import SignatureInvalid
+from pipeline.keyfiles import write_key_file
 
 SIGNATURE_HEADER = "X-Eco-Signature"
 ALGORITHM = "ES256"
@@ -127,16 +127,9 @@ def generate_customs_keys(root: Path, countries: Iterable[str]) -> tuple[Path, P
         if key_path.is_file() and public_path.is_file():
             continue
         key = ec.generate_private_key(ec.SECP256R1())
-        _write(key_path, key.private_bytes(serialization.Encoding.PEM,
+        write_key_file(key_path, key.private_bytes(serialization.Encoding.PEM,
                                            serialization.PrivateFormat.PKCS8,
                                            serialization.NoEncryption()), private=True)
-        _write(public_path, key.public_key().public_bytes(
+        write_key_file(public_path, key.public_key().public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
     return keys, trust
-
-
-def _write(path: Path, data: bytes, *, private: bool = False) -> None:
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_bytes(data)
-    temporary.chmod(0o600 if private else 0o644)
-    temporary.replace(path)
