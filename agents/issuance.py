@@ -48,7 +48,7 @@ COMMANDS_TOPIC = "eco.issuance-commands"
 
 def install(app: faust.App, settings: Settings) -> None:
     factory = CertificateFactory.from_settings(settings)
-    factory.ensure_dev_pki()  # before the first certificate, and once for all workers
+    factory.prepare_keys()  # before the first certificate: checked, never written
     sequences = json_table(app, settings, "issuance-sequence", dict)
     issued = json_table(app, settings, "issuance-issued", dict)
     office_of = json_table(app, settings, "issuance-office", str)

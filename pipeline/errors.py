@@ -14,7 +14,8 @@ Stages route on these classes and on nothing else::
         ├── SignatureInvalid          an XML signature that does not verify
         ├── UnsafeXml                 XML refused by the hardened parser
         ├── IllegalTransition         a state change the state machine forbids
-        └── BusinessRejection         a final "no" from a rule or a counterparty
+        ├── BusinessRejection         a final "no" from a rule or a counterparty
+        └── ConfigurationError        settings, keys or files a process cannot start with
 
 Anything else raised inside a stage is treated as permanent for that message
 (it is dead-lettered with its type and text) so that one bad message never
@@ -98,6 +99,14 @@ class IllegalTransition(PermanentError):
 
 class BusinessRejection(PermanentError):
     """A final negative answer from a rule or a counterparty."""
+
+
+class ConfigurationError(PermanentError):
+    """The configuration cannot work: every problem at once, each naming the setting or file."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("; ".join(self.problems))
 
 
 def is_retryable(error: BaseException) -> bool:

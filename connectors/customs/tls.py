@@ -134,8 +134,8 @@ def customs_client_context(settings: Settings) -> ssl.SSLContext | None:
     if settings.tls_ca_file or settings.tls_cert_file:
         return client_ssl_context(settings.tls_ca_file, settings.tls_cert_file,
                                   settings.tls_key_file)
-    if not settings.sandbox_url.startswith("https:"):
-        return None
+    if not settings.sandbox_url.startswith("https:") or not settings.dev_pki:
+        return None  # the library's default: the system's CA store, no client certificate
     dev = generate_dev_tls(settings.data_dir / "tls")
     return client_ssl_context(dev.ca_file, dev.client_cert, dev.client_key)
 

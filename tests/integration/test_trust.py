@@ -105,7 +105,7 @@ def sign_now(stack: Stack, app_id: str, out: Path) -> Path:
     verified = [e for e in asyncio.run(feeds.read_events(stack.bootstrap, "eco.verification"))
                 if e.subject == app_id]
     data = verified[0].data
-    factory = CertificateFactory(load_offices(), stack.data_dir / "pki", out)
+    factory = CertificateFactory.development(load_offices(), stack.data_dir / "pki", out)
     document = json.loads(data["document"])
     certificate = factory.issue(
         document, data["items"], office=factory.office(document["issuing_office"]),
