@@ -9,6 +9,8 @@ runtime=(openjdk-17-jre-headless maven libpango-1.0-0 libpangoft2-1.0-0 libharfb
          fonts-noto-core fonts-dejavu-core)
 testing=(poppler-utils tesseract-ocr tesseract-ocr-eng tesseract-ocr-tha tesseract-ocr-vie
          zbar-tools)
+# The security tests: a PKCS#11 token (SoftHSM2) and the reference XMLDSig verifier.
+testing+=(softhsm2 xmlsec1)
 
 wanted=("${runtime[@]}")
 [[ "${1:-}" == "--test" ]] && wanted+=("${testing[@]}")
