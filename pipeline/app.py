@@ -6,6 +6,7 @@ from __future__ import annotations
 import faust
 
 from pipeline import faustfix
+from pipeline.kafkaclient import faust_options
 from pipeline.settings import Settings
 
 
@@ -20,7 +21,7 @@ def create_app(settings: Settings) -> faust.App:
         store="memory://",
         datadir=str(datadir),
         topic_partitions=settings.kafka_partitions,
-        topic_replication_factor=1,
+        topic_replication_factor=settings.kafka_replication_factor,
         topic_allow_declare=True,
         table_standby_replicas=0,
         consumer_auto_offset_reset="earliest",
@@ -32,4 +33,5 @@ def create_app(settings: Settings) -> faust.App:
         web_host=settings.worker_web_host,
         producer_acks=-1,
         autodiscover=False,
+        **faust_options(settings),  # TLS and SASL (pipeline/kafkaclient.py)
     )

@@ -17,6 +17,7 @@ from aiokafka.partitioner import murmur2
 from pipeline import events
 from pipeline.errors import DependencyUnavailable, EcoError
 from pipeline.events import Envelope
+from pipeline.kafkaclient import client_options
 
 STATUS_TOPIC = "eco.status"
 ALERT_TOPIC = "eco.alert"
@@ -30,7 +31,7 @@ def partition_for(key: str, partitions: int) -> int:
 
 async def publish(bootstrap: str, envelopes: Sequence[Envelope]) -> None:
     """Publish events to their topics and wait until the broker has every one."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all",
+    producer = AIOKafkaProducer(**client_options(bootstrap), acks="all",
                                 enable_idempotence=True, request_timeout_ms=15000)
     try:
         await producer.start()
@@ -48,7 +49,7 @@ async def publish(bootstrap: str, envelopes: Sequence[Envelope]) -> None:
 
 
 async def _consumer(bootstrap: str) -> AIOKafkaConsumer:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+    consumer = AIOKafkaConsumer(**client_options(bootstrap), enable_auto_commit=False,
                                 auto_offset_reset="earliest", request_timeout_ms=15000)
     try:
         await consumer.start()

@@ -24,6 +24,7 @@ from aiokafka.errors import KafkaError
 from pipeline import events, feeds
 from pipeline.errors import DependencyUnavailable
 from pipeline.events import Envelope
+from pipeline.kafkaclient import client_options
 from pipeline.localkafka import LocalKafka, broker_address
 from pipeline.services import Services, free_port
 from pipeline.states import SETTLED, State
@@ -110,7 +111,7 @@ async def produce(bootstrap: str, topic: str, envelopes: Sequence[Envelope]) -> 
     """Write the envelopes' records to ``topic`` as ``feeds.publish`` does (acks=all,
     idempotent, each record acknowledged before the next); the seconds the records took,
     connecting excluded."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all",
+    producer = AIOKafkaProducer(**client_options(bootstrap), acks="all",
                                 enable_idempotence=True, request_timeout_ms=15000)
     try:
         await producer.start()
