@@ -48,8 +48,8 @@ def secured_stack(home: Path) -> Iterator[tuple[Stack, SecuredBroker]]:
         "ECO_KAFKA_SASL_USERNAME": ROLES.worker,
         "ECO_KAFKA_SASL_PASSWORD": users[ROLES.worker],
     })
-    stack.kafka = LocalKafka(broker_address(stack.bootstrap, stack.env["ECO_KAFKA_CONTROLLER_PORT"]),
-                             home / "data" / "kafka", env=stack.env, secured=secured)
+    address = broker_address(stack.bootstrap, stack.env["ECO_KAFKA_CONTROLLER_PORT"])
+    stack.kafka = LocalKafka(address, home / "data" / "kafka", env=stack.env, secured=secured)
     try:
         stack.start_kafka()
         yield stack, secured
