@@ -31,6 +31,7 @@ import faust
 from agents.frame import StageContext, derived_id, install_stage, json_table
 from agents.trust import trust_view
 from pipeline import events, versions
+from pipeline.certificate.notices import notice_keys
 from pipeline.certificate.numbering import SerialAllocation
 from pipeline.certificate.verification import verify_certificate
 from pipeline.errors import BusinessRejection, SignatureInvalid
@@ -53,6 +54,7 @@ def install(app: faust.App, settings: Settings) -> None:
     issued = json_table(app, settings, "issuance-issued", dict)
     office_of = json_table(app, settings, "issuance-office", str)
     trust = trust_view(app, settings)
+    notices = notice_keys(settings)
 
     def in_force(certificate: IssuedDocument, office: str) -> IssuedDocument:
         """The certificate, if it verifies against the trust registry now; SignatureInvalid
@@ -89,6 +91,8 @@ def install(app: faust.App, settings: Settings) -> None:
 
     async def route(envelope: Envelope, ctx: StageContext) -> None:
         if envelope.type == REQUESTED:
+            # Signed by an accepted officer key, or dead-lettered (certificate/notices.py).
+            notices.verify(envelope.id, envelope.type, envelope.subject, envelope.data)
             office = office_of[envelope.subject]
             if not office:
                 raise BusinessRejection(f"{envelope.subject}: no certificate has been issued")

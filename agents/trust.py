@@ -19,6 +19,7 @@ import structlog
 
 from agents.frame import StageContext, install_stage
 from agents.registers import global_table
+from pipeline.certificate.notices import notice_keys
 from pipeline.certificate.notification import (
     TRUST_TOPIC,
     TRUST_UPDATED,
@@ -65,11 +66,14 @@ def update_gauge(replayed: Replayed) -> None:
 def install(app: faust.App, settings: Settings) -> None:
     view = trust_view(app, settings)
     table = global_table(app, settings, TRUST_TABLE, default=list)  # the view's notifications
+    keys = notice_keys(settings)
 
     async def keep(envelope: Envelope, ctx: StageContext) -> None:
         if envelope.type != TRUST_UPDATED:
             raise InvalidInput([Problem("type", f"{TRUST_TOPIC} carries {TRUST_UPDATED} only, "
                                                 f"not {envelope.type}")])
+        # Signed by an accepted trust key, or dead-lettered (pipeline/certificate/notices.py).
+        keys.verify(envelope.id, envelope.type, envelope.subject, envelope.data)
         notification = TrustNotification.from_event(envelope.id, envelope.data)
         if notification.country != envelope.subject:
             raise InvalidInput([Problem("country", f"{notification.country!r} differs from the "
