@@ -39,7 +39,8 @@ from connectors.customs.scenarios import (
 from connectors.customs.signatures import SIGNATURE_HEADER, sign_response
 from pipeline.certificate.trust import TrustRegistry
 from pipeline.certificate.verification import verify_certificate
-from pipeline.errors import EcoError, Problem
+from pipeline.errors import EcoError, InvalidInput, Problem
+from pipeline.jsonlimits import RESPONSE_JSON, read_json_bytes
 
 SANDBOX_COUNTRIES = ("VN", "TH", "MY")
 MAX_DOCUMENT_BYTES = 2 * 1024 * 1024
@@ -260,8 +261,8 @@ class SandboxCustoms:
             return problem_response(404, "Unknown country", f"no sandbox customs for {country}")
         key = request.headers.get("Idempotency-Key", "")
         try:
-            body = json.loads(await request.read())
-        except ValueError:
+            body = read_json_bytes(await request.read(), RESPONSE_JSON)
+        except InvalidInput:
             body = None
         problems = [] if key else [Problem("headers.Idempotency-Key", "required")]
         if not isinstance(body, dict) or not isinstance(body.get("explanation"), str):
