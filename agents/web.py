@@ -28,6 +28,7 @@ from connectors.customs.responses import CustomsResponse
 from connectors.customs.signatures import signed_by_customs
 from pipeline import events
 from pipeline.certificate.trustview import describe
+from pipeline.customsfile import response_keys
 from pipeline.errors import DependencyUnavailable
 from pipeline.settings import Settings
 
@@ -86,8 +87,8 @@ class WorkerWeb(Service):
             web.get("/healthz", self._healthz),
             web.get("/readyz", self._healthz),
             web.get("/trust", self._trust),
-            *response_routes(self._sink,
-                             authenticate=signed_by_customs(self.settings.customs_trust)),
+            *response_routes(self._sink, authenticate=signed_by_customs(
+                self.settings.customs_trust, response_keys(self.settings))),
         ])
         self._runner = web.AppRunner(web_app, access_log=None)
         await self._runner.setup()

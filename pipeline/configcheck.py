@@ -95,7 +95,21 @@ def _keys(settings: Settings) -> list[str]:
     return []
 
 
-CHECKS: list[Check] = [_files, _kafka]
+def _customs(settings: Settings) -> list[str]:
+    """The countries of ``ECO_CUSTOMS_FILE``, each entry checked."""
+    from connectors.customs.responses import RESPONSE_STATUSES
+    from pipeline.customsfile import load_customs_file
+
+    if settings.customs_file is None or not settings.customs_file.is_file():
+        return []
+    try:
+        load_customs_file(settings.customs_file, frozenset(RESPONSE_STATUSES))
+    except ConfigurationError as exc:
+        return list(exc.problems)
+    return []
+
+
+CHECKS: list[Check] = [_files, _kafka, _customs]
 
 
 def check_configuration(settings: Settings, *, signing: bool = False) -> list[str]:
@@ -113,6 +127,10 @@ def checked_settings(*, signing: bool = False) -> Settings:
     problems = check_configuration(settings, signing=signing)
     if problems:
         raise ConfigurationError(problems)
+    if settings.customs_file is not None:
+        from pipeline.customsfile import load_customs_file, with_customs_file
+
+        settings = with_customs_file(settings, load_customs_file(settings.customs_file))
     return settings
 
 

@@ -135,3 +135,12 @@ def with_customs_file(settings: Settings, countries: Mapping[str, CustomsEndpoin
                     if e.response_deadline is not None}}
     return replace(settings, direct_countries=tuple(sorted(countries)),
                    response_deadlines=deadlines)
+
+
+def response_keys(settings: Settings) -> dict[str, Path]:
+    """Each configured country's response-signing public key (none without the file)."""
+    if settings.customs_file is None:
+        return {}
+    return {country: endpoint.response_key
+            for country, endpoint in load_customs_file(settings.customs_file).items()
+            if endpoint.response_key is not None}

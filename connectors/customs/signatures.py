@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from aiohttp import web
@@ -78,9 +78,11 @@ def verify_response(body: bytes, signature: str, key: ec.EllipticCurvePublicKey,
         raise SignatureInvalid(f"the body is not what {country.upper()} customs signed") from exc
 
 
-def load_public_key(trust_dir: Path, country: str) -> ec.EllipticCurvePublicKey:
-    """``country``'s customs key from ``trust_dir/<COUNTRY>.pem``; SignatureInvalid if absent."""
-    path = trust_dir / f"{country.upper()}.pem"
+def load_public_key(trust_dir: Path, country: str,
+                    keys: Mapping[str, Path] | None = None) -> ec.EllipticCurvePublicKey:
+    """``country``'s customs key from ``keys`` (the ``response_key`` of ``ECO_CUSTOMS_FILE``),
+    else ``trust_dir/<COUNTRY>.pem``; SignatureInvalid if absent."""
+    path = (keys or {}).get(country.upper()) or trust_dir / f"{country.upper()}.pem"
     try:
         key = serialization.load_pem_public_key(path.read_bytes())
     except (OSError, ValueError) as exc:
@@ -99,7 +101,8 @@ def load_private_key(keys_dir: Path, country: str) -> ec.EllipticCurvePrivateKey
     return key
 
 
-def signed_by_customs(trust_dir: Path) -> CustomsAuthenticator:
+def signed_by_customs(trust_dir: Path, keys: Mapping[str, Path] | None = None
+                      ) -> CustomsAuthenticator:
     """The receiver's authenticator: the body must carry a valid signature of the customs of
     the country in the URL. Keys are read per request, so a key added later is used."""
 
@@ -108,7 +111,7 @@ def signed_by_customs(trust_dir: Path) -> CustomsAuthenticator:
         if not signature:
             return False
         try:
-            verify_response(body, signature, load_public_key(trust_dir, country), country)
+            verify_response(body, signature, load_public_key(trust_dir, country, keys), country)
         except SignatureInvalid:
             return False
         return True
