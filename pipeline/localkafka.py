@@ -275,7 +275,7 @@ class LocalKafka:
     def from_settings(cls, settings: Settings, env: Mapping[str, str] | None = None) -> LocalKafka:
         """The broker of ECO_KAFKA_BOOTSTRAP under ECO_DATA_DIR (ValueError for a bad setting)."""
         env = os.environ if env is None else env
-        address = broker_address(settings.kafka_bootstrap, env.get(CONTROLLER_PORT_VARIABLE))
+        address = broker_address(settings.kafka_bootstrap, settings.kafka_controller_port or None)
         return cls(
             address, settings.data_dir / "kafka", env=env, partitions=settings.kafka_partitions
         )

@@ -138,6 +138,8 @@ class Settings:
     kafka_min_insync_replicas KAFKA_MIN_INSYNC_REPLICAS min.insync.replicas of each topic
                                                 created (2 in production)
     faust_log_level       FAUST_LOG_LEVEL       log level of the Faust framework itself
+    kafka_controller_port KAFKA_CONTROLLER_PORT the local broker's KRaft controller port
+                                                (default: the broker port + 1)
     """
 
     kafka_bootstrap: str = "127.0.0.1:9092"
@@ -191,6 +193,7 @@ class Settings:
     kafka_replication_factor: int = 1
     kafka_min_insync_replicas: int = 1
     faust_log_level: str = "warning"
+    kafka_controller_port: str = ""
 
     def examination_day(self) -> date:
         """The day examinations are made as of: the configured one, or today (UTC)."""
@@ -368,4 +371,5 @@ def _security_settings(get: Callable[[str, str], str],
         "kafka_min_insync_replicas": integer("KAFKA_MIN_INSYNC_REPLICAS",
                                              d.kafka_min_insync_replicas),
         "faust_log_level": get("FAUST_LOG_LEVEL", d.faust_log_level).lower(),
+        "kafka_controller_port": get("KAFKA_CONTROLLER_PORT", "").strip(),
     }
