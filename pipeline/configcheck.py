@@ -45,8 +45,17 @@ def _files(settings: Settings) -> list[str]:
         "ECO_TLS_CERT_FILE": settings.tls_cert_file,
         "ECO_TLS_KEY_FILE": settings.tls_key_file,
     }
-    return [f"{name}={path}: no such file" for name, path in named.items()
-            if path is not None and not path.is_file()]
+    problems = [f"{name}={path}: no such file" for name, path in named.items()
+                if path is not None and not path.is_file()]
+    secrets = {"ECO_PKCS11_PIN_FILE": settings.pkcs11_pin_file,
+               "ECO_NOTIFICATION_KEY": settings.notification_key_file,
+               "ECO_KAFKA_SSL_KEYFILE": settings.kafka_ssl_keyfile,
+               "ECO_TLS_KEY_FILE": settings.tls_key_file}
+    for name, path in secrets.items():
+        if path is not None and path.is_file() and path.stat().st_mode & 0o077:
+            problems.append(f"{name}={path}: readable by others (mode "
+                            f"{path.stat().st_mode & 0o777:o}); make it 0600")
+    return problems
 
 
 def _kafka(settings: Settings) -> list[str]:

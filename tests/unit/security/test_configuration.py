@@ -86,3 +86,14 @@ def test_the_worker_may_not_write_the_topics_of_authority() -> None:
                if b.permission == "ALLOW" and b.operation == "WRITE"}
     assert writers == {"eco.trust": "eco-trust-admin", "eco.issuance-commands": "eco-officer",
                        "eco.application": "eco-submitter"}
+
+
+def test_a_secret_file_readable_by_others_is_named(tmp_path: Path) -> None:
+    pin = tmp_path / "pin"
+    pin.write_text("1234")
+    pin.chmod(0o644)
+    settings = Settings(data_dir=tmp_path, pkcs11_pin_file=pin)
+    assert check_configuration(settings) == [
+        f"ECO_PKCS11_PIN_FILE={pin}: readable by others (mode 644); make it 0600"]
+    pin.chmod(0o600)
+    assert check_configuration(settings) == []
