@@ -5,8 +5,8 @@ of the cluster are then one layer, not the only one.
 
 What is signed: the canonical JSON (sorted keys, no spaces, instants in UTC to the
 millisecond, as Avro keeps them) of ``{"id", "type", "subject", "data"}``, the data without
-``signed_by`` and ``signature``. The event id is in it, so a signed request cannot be
-replayed under another id. Keys: Ed25519 (preferred) or ECDSA P-256.
+``signed_by``, ``signature`` and its null fields. The event id is in it, so a signed request
+cannot be replayed under another id. Keys: Ed25519 (preferred) or ECDSA P-256.
 
 Accepted keys: ``ECO_NOTIFICATION_KEYS_DIR/trust/<id>.pem`` for trust notifications,
 ``.../officers/<id>.pem`` for officers' requests (public keys, PEM). The signing key of a
@@ -62,7 +62,9 @@ def _plain(value: Any) -> Any:
 def signing_payload(event_id: str, ce_type: str, subject: str, data: Mapping[str, Any]
                     ) -> bytes:
     """The bytes a notice's signature covers."""
-    signed = {k: v for k, v in data.items() if k not in (SIGNED_BY, SIGNATURE)}
+    # A null field is left out: an optional field read back with its default (null) or added to
+    # the schema later does not change what was signed.
+    signed = {k: v for k, v in data.items() if k not in (SIGNED_BY, SIGNATURE) and v is not None}
     return json.dumps({"id": event_id, "type": ce_type, "subject": subject,
                        "data": _plain(signed)},
                       sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()

@@ -103,3 +103,11 @@ def test_the_payload_leaves_out_the_signature_fields() -> None:
 def test_a_signer_never_shows_its_key() -> None:
     signer = NoticeSigner("k", ec.generate_private_key(ec.SECP256R1()))
     assert "key=" not in repr(signer)
+
+
+def test_a_null_field_signs_the_same_as_an_absent_one(dev: Settings) -> None:
+    """What a decoder gives back: optional fields the sender left out, as null."""
+    sent = {k: v for k, v in REQUEST.items() if v is not None}
+    data = notice_signer(dev, REQUESTED).sign("id-1", REQUESTED, "A-1", sent)
+    as_read = {**data, "document": None, "added_later": None}
+    assert notice_keys(dev).verify("id-1", REQUESTED, "A-1", as_read) == "dev-officer"
