@@ -147,4 +147,8 @@ def report(command: str, error: ConfigurationError) -> str:
     """What a command prints when it cannot start: one line per problem."""
     count = len(error.problems)
     lines = [f"{command}: the configuration has {count} problem{'s' if count > 1 else ''}:"]
-    return "\n".join(lines + [f"  - {problem}" for problem in error.problems])
+    lines += [f"  - {problem}" for problem in error.problems]
+    if any(p.startswith("office ") and "is missing" in p for p in error.problems):
+        lines.append("  (to try it out with development keys, set ECO_DEV_PKI=true; never in "
+                     "production)")
+    return "\n".join(lines)

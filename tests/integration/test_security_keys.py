@@ -132,6 +132,7 @@ def test_a_missing_key_stops_the_worker_naming_the_file_and_the_office(tmp_path:
     assert f"office CN-SZX: {authority.keys / 'CN-SZX.key'} is missing" in result.stderr
     assert f"office CN-SHA: {authority.keys / 'CN-SHA.pem'} is missing" in result.stderr
     assert "ECO_KAFKA_SASL_USERNAME" in result.stderr  # every problem at once
+    assert "set ECO_DEV_PKI=true" in result.stderr
     assert not (tmp_path / "data" / "pki").exists()
 
 
