@@ -17,7 +17,7 @@ from aiokafka.partitioner import murmur2
 from pipeline import events
 from pipeline.errors import DependencyUnavailable, EcoError
 from pipeline.events import Envelope
-from pipeline.kafkaclient import client_options
+from pipeline.kafkaclient import client_options, unreachable
 
 STATUS_TOPIC = "eco.status"
 ALERT_TOPIC = "eco.alert"
@@ -36,7 +36,8 @@ async def publish(bootstrap: str, envelopes: Sequence[Envelope]) -> None:
     try:
         await producer.start()
     except KafkaConnectionError as exc:
-        raise DependencyUnavailable(f"Kafka broker at {bootstrap} does not answer") from exc
+        await producer.stop()
+        raise DependencyUnavailable(unreachable(bootstrap)) from exc
     try:
         for envelope in envelopes:
             key, value, headers = events.to_record(envelope)
@@ -55,7 +56,7 @@ async def _consumer(bootstrap: str) -> AIOKafkaConsumer:
         await consumer.start()
     except KafkaConnectionError as exc:
         await consumer.stop()
-        raise DependencyUnavailable(f"Kafka broker at {bootstrap} does not answer") from exc
+        raise DependencyUnavailable(unreachable(bootstrap)) from exc
     return consumer
 
 

@@ -66,3 +66,17 @@ def faust_options(settings: Settings) -> dict[str, Any]:
     elif context is not None:
         credentials = faust.SSLCredentials(context)
     return {"broker_credentials": credentials} if credentials is not None else {}
+
+
+def unreachable(bootstrap: str, settings: Settings | None = None) -> str:
+    """What to say when the brokers cannot be reached: with SASL or TLS, a refused login or
+    certificate looks the same to the client, so name what this process presented."""
+    settings = Settings.from_env() if settings is None else settings
+    protocol = settings.kafka_security_protocol
+    if protocol == "PLAINTEXT":
+        return f"Kafka broker at {bootstrap} does not answer"
+    who = (f" as {settings.kafka_sasl_username!r} ({settings.kafka_sasl_mechanism})"
+           if protocol.startswith("SASL") else "")
+    return (f"Kafka broker at {bootstrap} does not answer or refused this client over "
+            f"{protocol}{who}: check ECO_KAFKA_SASL_USERNAME, ECO_KAFKA_SASL_PASSWORD and "
+            "ECO_KAFKA_SSL_CAFILE")

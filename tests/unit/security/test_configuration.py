@@ -11,7 +11,12 @@ import pytest
 from pipeline.configcheck import check_configuration, settings_from_env
 from pipeline.errors import ConfigurationError
 from pipeline.kafkaacls import Roles, acl_plan
-from pipeline.kafkaclient import client_options, faust_options, security_options
+from pipeline.kafkaclient import (
+    client_options,
+    faust_options,
+    security_options,
+    unreachable,
+)
 from pipeline.settings import Settings
 
 
@@ -97,3 +102,9 @@ def test_a_secret_file_readable_by_others_is_named(tmp_path: Path) -> None:
         f"ECO_PKCS11_PIN_FILE={pin}: readable by others (mode 644); make it 0600"]
     pin.chmod(0o600)
     assert check_configuration(settings) == []
+
+
+def test_an_unreachable_secured_broker_names_the_principal() -> None:
+    secured = Settings(kafka_security_protocol="SASL_SSL", kafka_sasl_username="eco-officer")
+    assert "as 'eco-officer' (SCRAM-SHA-512)" in unreachable("k:9093", secured)
+    assert unreachable("k:9092", Settings()) == "Kafka broker at k:9092 does not answer"
