@@ -10,13 +10,15 @@ keystore: PKCS#8 key and chain; a PEM truststore): the launcher never makes keys
 
 from __future__ import annotations
 
+import json
 import ssl
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline.kafkaacls import AclBinding
+from pipeline.errors import ConfigurationError
+from pipeline.kafkaacls import AclBinding, Roles, acl_plan
 
 SCRAM = "SCRAM-SHA-512"
 AUTHORIZER = "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
@@ -90,3 +92,37 @@ class SecuredBroker:
         return {"security_protocol": "SASL_SSL", "ssl_context": context,
                 "sasl_mechanism": SCRAM, "sasl_plain_username": name,
                 "sasl_plain_password": self.users[name]}
+
+
+def secured_from_dir(directory: Path, app_id: str) -> SecuredBroker:
+    """``eco kafka start --sasl-ssl DIR``: ``broker.pem`` (the keystore), ``ca.pem`` (the
+    truststore) and ``users.json`` (``{"eco-admin": "<password>", "eco-worker": ...}``, mode
+    0600) from ``DIR``, with the ACLs of docs/security.md for the worker group ``app_id``.
+    ConfigurationError naming every missing or unsafe file."""
+    keystore, truststore, users_file = (directory / "broker.pem", directory / "ca.pem",
+                                        directory / "users.json")
+    problems = [f"--sasl-ssl {directory}: {path.name} is missing ({what})"
+                for path, what in ((keystore, "the broker's PKCS#8 key and certificate chain"),
+                                   (truststore, "the CA certificates"),
+                                   (users_file, "SCRAM users and their passwords"))
+                if not path.is_file()]
+    for path in (keystore, users_file):
+        if path.is_file() and path.stat().st_mode & 0o077:
+            problems.append(f"--sasl-ssl {directory}: {path.name} is readable by others; "
+                            "make it 0600")
+    users: dict[str, str] = {}
+    if users_file.is_file():
+        try:
+            loaded = json.loads(users_file.read_text(encoding="utf-8"))
+            if not isinstance(loaded, dict) or not all(
+                    isinstance(k, str) and isinstance(v, str) for k, v in loaded.items()):
+                raise ValueError("expected an object of user name -> password")
+            users = loaded
+        except ValueError as exc:
+            problems.append(f"--sasl-ssl {directory}: users.json: {exc}")
+    if problems:
+        raise ConfigurationError(problems)
+    try:
+        return SecuredBroker(keystore, truststore, users, acls=acl_plan(Roles(), app_id))
+    except ValueError as exc:
+        raise ConfigurationError([f"--sasl-ssl {directory}: users.json: {exc}"]) from exc

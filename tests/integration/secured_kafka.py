@@ -3,7 +3,10 @@ ACLs of docs/security.md enforced by the StandardAuthorizer."""
 
 from __future__ import annotations
 
+import json
 import secrets
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,9 +14,8 @@ from pathlib import Path
 import trustme
 from cryptography.hazmat.primitives import serialization
 
-from pipeline.kafkaacls import Roles, acl_plan
-from pipeline.kafkasecure import SecuredBroker
-from pipeline.localkafka import LocalKafka, broker_address
+from pipeline.kafkaacls import Roles
+from pipeline.kafkasecure import SecuredBroker, secured_from_dir
 from tests.integration.harness import Stack
 
 ROLES = Roles()
@@ -37,10 +39,15 @@ def broker_tls(root: Path) -> tuple[Path, Path]:
 
 @contextmanager
 def secured_stack(home: Path) -> Iterator[tuple[Stack, SecuredBroker]]:
-    keystore, truststore = broker_tls(home / "broker-tls")
+    """A stack whose broker ``eco kafka start --sasl-ssl DIR`` started."""
+    secrets_dir = home / "broker-secrets"
+    _, truststore = broker_tls(secrets_dir)
     users = {name: secrets.token_urlsafe(18) for name in
              ("eco-admin", ROLES.worker, ROLES.trust_admin, ROLES.officer, ROLES.submitter)}
-    secured = SecuredBroker(keystore, truststore, users, acls=acl_plan(ROLES, APP_ID))
+    users_file = secrets_dir / "users.json"
+    users_file.write_text(json.dumps(users))
+    users_file.chmod(0o600)
+    secured = secured_from_dir(secrets_dir, APP_ID)
     stack = Stack.create(home, {
         "ECO_APP_ID": APP_ID,
         "ECO_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
@@ -48,10 +55,12 @@ def secured_stack(home: Path) -> Iterator[tuple[Stack, SecuredBroker]]:
         "ECO_KAFKA_SASL_USERNAME": ROLES.worker,
         "ECO_KAFKA_SASL_PASSWORD": users[ROLES.worker],
     })
-    address = broker_address(stack.bootstrap, stack.env["ECO_KAFKA_CONTROLLER_PORT"])
-    stack.kafka = LocalKafka(address, home / "data" / "kafka", env=stack.env, secured=secured)
     try:
-        stack.start_kafka()
+        started = subprocess.run(
+            [sys.executable, "-m", "pipeline", "kafka", "start", "--sasl-ssl", str(secrets_dir),
+             "--timeout", "120"], env=stack.env, capture_output=True, text=True, timeout=180,
+            check=False)
+        assert started.returncode == 0, started.stderr + started.stdout
         yield stack, secured
     finally:
         stack.close()
