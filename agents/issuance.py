@@ -17,6 +17,7 @@ import faust
 from agents import drawdown
 from agents.frame import Batch, Stage, json_table, keyed, run_stage
 from agents.trust import trust_view
+from pipeline.certificate.notices import notice_keys
 from pipeline.events import Envelope
 from pipeline.issuing import CertificateFactory
 from pipeline.settings import Settings
@@ -31,15 +32,19 @@ SEQUENCES, ISSUED, OFFICES = "issuance-sequence", "issuance-issued", "issuance-o
 
 def install(app: faust.App, settings: Settings) -> None:
     factory = CertificateFactory.from_settings(settings)
-    factory.ensure_dev_pki()  # before the first certificate, and once for all workers
+    factory.prepare_keys()  # before the first certificate: checked, never written
     trust = trust_view(app, settings)
+    notices = notice_keys(settings)
     drawdown.install(app, settings, factory.store_dir, trust)
     tables = {name: json_table(app, settings, name, dict) for name in (SEQUENCES, ISSUED)}
     offices = {OFFICES: json_table(app, settings, OFFICES, str)}
     load_office, save_office = keyed(OFFICES, default="")
 
-    def route(office: Any, envelope: Envelope, now: datetime) -> Transition[Any]:
-        return transition.route(office, envelope)
+    def route(sequence: Any, envelope: Envelope, now: datetime) -> Transition[Any]:
+        if envelope.type == transition.REQUESTED:
+            # Signed by an accepted officer key, or dead-lettered (certificate/notices.py).
+            notices.verify(envelope.id, envelope.type, envelope.subject, envelope.data)
+        return transition.route(sequence, envelope)
 
     def load(envelope: Envelope, batch: Batch) -> Ledger:
         record = batch.get(ISSUED, envelope.subject)

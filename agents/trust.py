@@ -20,7 +20,8 @@ import structlog
 
 from agents.frame import Stage, keyed, run_stage
 from agents.registers import global_table
-from pipeline.certificate.notification import TRUST_TOPIC, Replayed
+from pipeline.certificate.notices import notice_keys
+from pipeline.certificate.notification import TRUST_TOPIC, TRUST_UPDATED, Replayed
 from pipeline.certificate.trustview import TrustView, in_force_by_country
 from pipeline.events import Envelope
 from pipeline.issuing import trust_directory
@@ -64,7 +65,12 @@ def install(app: faust.App, settings: Settings) -> None:
     tables = {TRUST_TABLE: global_table(app, settings, TRUST_TABLE, default=list)}
     load, save = keyed(TRUST_TABLE, default=[])
 
+    keys = notice_keys(settings)
+
     def decide(held: Any, envelope: Envelope, now: datetime) -> Transition[Any]:
+        if envelope.type == TRUST_UPDATED:
+            # Signed by an accepted trust key, or dead-lettered (pipeline/certificate/notices.py).
+            keys.verify(envelope.id, envelope.type, envelope.subject, envelope.data)
         # The registry as the table holds it: one notification per batch (see Stage).
         return transition.decide(list(held), envelope, view.current())
 

@@ -27,6 +27,7 @@ from connectors.customs.responses import CustomsResponse
 from connectors.customs.signatures import signed_by_customs
 from pipeline import events
 from pipeline.certificate.trustview import describe
+from pipeline.customsfile import response_keys
 from pipeline.errors import DependencyUnavailable
 from pipeline.lag import faust_offsets, watch_consumer_lag
 from pipeline.metrics import aiohttp_metrics_handler, record_build_info
@@ -87,8 +88,8 @@ class WorkerWeb(Service):
             web.get("/healthz", self._healthz),
             web.get("/readyz", self._healthz),
             web.get("/trust", self._trust),
-            *response_routes(self._sink,
-                             authenticate=signed_by_customs(self.settings.customs_trust)),
+            *response_routes(self._sink, authenticate=signed_by_customs(
+                self.settings.customs_trust, response_keys(self.settings))),
         ])
         record_build_info()  # metrics: eco_build_info and the consumer's lag per partition
         watch_consumer_lag(lambda: faust_offsets(self.faust_app.consumer))

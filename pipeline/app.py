@@ -15,6 +15,7 @@ from typing import Any
 import faust
 
 from pipeline import faustfix
+from pipeline.kafkaclient import faust_options
 from pipeline.settings import Settings
 
 MIB = 1024 * 1024
@@ -32,7 +33,7 @@ def create_app(settings: Settings) -> faust.App:
         store=settings.store,
         datadir=str(datadir),
         topic_partitions=settings.kafka_partitions,
-        topic_replication_factor=1,
+        topic_replication_factor=settings.kafka_replication_factor,
         topic_allow_declare=True,
         table_standby_replicas=0,
         consumer_auto_offset_reset="earliest",
@@ -47,6 +48,7 @@ def create_app(settings: Settings) -> faust.App:
         web_host=settings.worker_web_host,
         producer_acks=-1,
         autodiscover=False,
+        **faust_options(settings),  # TLS and SASL (pipeline/kafkaclient.py)
     )
 
 

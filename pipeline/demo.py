@@ -37,6 +37,7 @@ DEMO_ENV = {
     "ECO_RESPONSE_DEADLINE": "12s",
     "ECO_DEADLINE_CHECK_EVERY": "1s",
     "ECO_RETRY_BACKOFF": "0.2s",
+    "ECO_DEV_PKI": "true",  # the demo signs with development keys, made on first use
 }
 
 

@@ -14,7 +14,8 @@ Stages route on these classes and on nothing else::
         ├── SignatureInvalid          an XML signature that does not verify
         ├── UnsafeXml                 XML refused by the hardened parser
         ├── IllegalTransition         a state change the state machine forbids
-        └── BusinessRejection         a final "no" from a rule or a counterparty
+        ├── BusinessRejection         a final "no" from a rule or a counterparty
+        └── ConfigurationError        settings, keys or files a process cannot start with
 
 Outside the tree, a timeout (``TimeoutError``) and an operating-system error
 (``OSError``: connection refused or reset, a full disk, the document store) are
@@ -106,6 +107,12 @@ class BusinessRejection(PermanentError):
 
 TRANSIENT: tuple[type[BaseException], ...] = (TimeoutError, OSError)
 """Errors from outside the tree that may pass: timeouts, connections, files."""
+class ConfigurationError(PermanentError):
+    """The configuration cannot work: every problem at once, each naming the setting or file."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("; ".join(self.problems))
 
 
 def is_retryable(error: BaseException) -> bool:

@@ -16,6 +16,7 @@ from aiokafka.partitioner import murmur2
 from pipeline import events
 from pipeline.errors import DependencyUnavailable, EcoError
 from pipeline.events import Envelope
+from pipeline.kafkaclient import client_options, unreachable
 from pipeline.statusrecord import decode_status
 
 STATUS_TOPIC = "eco.status"
@@ -30,12 +31,13 @@ def partition_for(key: str, partitions: int) -> int:
 
 async def publish(bootstrap: str, envelopes: Sequence[Envelope]) -> None:
     """Publish events to their topics and wait until the broker has every one."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all",
+    producer = AIOKafkaProducer(**client_options(bootstrap), acks="all",
                                 enable_idempotence=True, request_timeout_ms=15000)
     try:
         await producer.start()
     except KafkaConnectionError as exc:
-        raise DependencyUnavailable(f"Kafka broker at {bootstrap} does not answer") from exc
+        await producer.stop()
+        raise DependencyUnavailable(unreachable(bootstrap)) from exc
     try:
         for envelope in envelopes:
             key, value, headers = events.to_record(envelope)
@@ -48,13 +50,13 @@ async def publish(bootstrap: str, envelopes: Sequence[Envelope]) -> None:
 
 
 async def _consumer(bootstrap: str) -> AIOKafkaConsumer:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+    consumer = AIOKafkaConsumer(**client_options(bootstrap), enable_auto_commit=False,
                                 auto_offset_reset="earliest", request_timeout_ms=15000)
     try:
         await consumer.start()
     except KafkaConnectionError as exc:
         await consumer.stop()
-        raise DependencyUnavailable(f"Kafka broker at {bootstrap} does not answer") from exc
+        raise DependencyUnavailable(unreachable(bootstrap)) from exc
     return consumer
 
 

@@ -2,11 +2,11 @@
 and the document store. The pure pieces live in ``pipeline.certificate``; this module puts
 them together with the configured keys and files.
 
-Keys: each issuing office's key and X.509 certificate are read from
-``ECO_DATA_DIR/pki/keys/<office>.key`` and ``ECO_DATA_DIR/pki/trust/<office>.pem``. When
-they are missing, a development PKI (an issuing CA and one certificate per office) is
-generated there, so that ``make demo`` works on a fresh machine; a deployment puts its
-real keys in that place instead.
+Keys (``pipeline.certificate.officekeys``): each issuing office's key and X.509 certificate
+are read from ``ECO_OFFICE_KEYS_DIR`` (``<OFFICE>.key``, ``<OFFICE>.pem``) or from its PKCS#11
+token, and checked against the trust anchors of ``ECO_TRUST_DIR`` before the first
+certificate; they are never written. Only with ``ECO_DEV_PKI=true`` (the demo and the tests)
+is a development PKI generated, under ``ECO_DATA_DIR/pki``.
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ from pipeline.certificate.numbering import (
     parse_reference_formats,
     registration_of,
 )
-from pipeline.certificate.signing import SigningKey, sign_certificate
+from pipeline.certificate.officekeys import OfficeKeys
+from pipeline.certificate.signing import Signer, sign_certificate
 from pipeline.errors import InvalidApplication, Problem
 from pipeline.offices import Office, load_offices
 from pipeline.settings import Settings
@@ -38,8 +39,8 @@ from pipeline.stages import Document
 
 def trust_directory(settings: Settings) -> Path:
     """The trust registry's files: the issuing authority's CA certificate next to the offices'
-    certificates (``ECO_DATA_DIR/pki/trust``), where the development PKI is written too."""
-    return settings.data_dir / "pki" / "trust"
+    certificates (``ECO_TRUST_DIR``, default ``ECO_DATA_DIR/pki/trust``)."""
+    return settings.trust
 
 
 @dataclass(frozen=True)
@@ -69,18 +70,31 @@ def criteria_of(items: Sequence[Mapping[str, Any]]) -> list[ItemCriterion]:
 class CertificateFactory:
     """Numbers, builds, signs and stores certificates for the configured issuing offices."""
 
-    def __init__(self, offices: Mapping[str, Office], pki_dir: Path, store_dir: Path,
+    def __init__(self, offices: Mapping[str, Office], keys: OfficeKeys, store_dir: Path, *,
+                 dev_pki_dir: Path | None = None,
                  formats: Mapping[str, ReferenceFormat] = DEFAULT_FORMATS) -> None:
         self.offices = offices
-        self.pki_dir = pki_dir
+        self.keys = keys
         self.store_dir = store_dir
+        self.dev_pki_dir = dev_pki_dir  # only with ECO_DEV_PKI=true
         self.formats = formats
-        self._keys: dict[str, SigningKey] = {}
+        self._keys: dict[str, Signer] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CertificateFactory:
-        return cls(load_offices(), settings.data_dir / "pki", settings.data_dir / "documents",
-                   parse_reference_formats(settings.reference_formats))
+        return cls(load_offices(settings.offices_file), OfficeKeys.from_settings(settings),
+                   settings.data_dir / "documents",
+                   dev_pki_dir=settings.data_dir / "pki" if settings.dev_pki else None,
+                   formats=parse_reference_formats(settings.reference_formats))
+
+    @classmethod
+    def development(cls, offices: Mapping[str, Office], pki_dir: Path, store_dir: Path
+                    ) -> CertificateFactory:
+        """A factory on the development PKI under ``pki_dir`` (made if missing): tests only."""
+        keys = OfficeKeys(pki_dir / "keys", pki_dir / "trust")
+        factory = cls(offices, keys, store_dir, dev_pki_dir=pki_dir)
+        factory.prepare_keys()
+        return factory
 
     def office(self, code: str) -> Office:
         try:
@@ -90,24 +104,27 @@ class CertificateFactory:
                 [Problem("issuing_office", f"unknown issuing office {code!r}; known: "
                          + ", ".join(sorted(self.offices)))]) from None
 
-    def signing_key(self, office: Office) -> SigningKey:
+    def signing_key(self, office: Office) -> Signer:
         if office.code not in self._keys:
-            key_path = self.pki_dir / "keys" / f"{office.code}.key"
-            cert_path = self.pki_dir / "trust" / f"{office.code}.pem"
-            if not (key_path.exists() and cert_path.exists()):
-                self.ensure_dev_pki()
-            self._keys[office.code] = SigningKey.from_files(key_path, cert_path)
+            self._keys[office.code] = self.keys.load(office.code)
         return self._keys[office.code]
 
-    def ensure_dev_pki(self) -> None:
-        """Generate the development PKI where no keys are configured. Several workers may
+    def prepare_keys(self) -> None:
+        """Before the first certificate: the development PKI when asked for, then every
+        office's key, checked (ConfigurationError naming every problem at once)."""
+        if self.dev_pki_dir is not None:
+            self.ensure_dev_pki(self.dev_pki_dir)
+        self._keys.update(self.keys.load_all(self.offices))
+
+    def ensure_dev_pki(self, pki_dir: Path) -> None:
+        """Generate the development PKI (``ECO_DEV_PKI=true`` only). Several workers may
         start at once on one machine: an exclusive lock lets one of them write the files and
         the others reuse them."""
-        self.pki_dir.mkdir(parents=True, exist_ok=True)
-        with (self.pki_dir / ".lock").open("w") as lock:
+        pki_dir.mkdir(parents=True, exist_ok=True)
+        with (pki_dir / ".lock").open("w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
-                generate_dev_pki(self.pki_dir, [_issuing(o) for o in self.offices.values()])
+                generate_dev_pki(pki_dir, [_issuing(o) for o in self.offices.values()])
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 

@@ -24,11 +24,15 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from aiokafka import AIOKafkaClient
 from aiokafka import errors as kafka_errors
 
 from pipeline.errors import DependencyUnavailable
+from pipeline.kafkaacls import create_acls
+from pipeline.kafkasecure import SecuredBroker
+from pipeline.keyfiles import write_key_file
 from pipeline.settings import Settings
 
 JAVA_MIN_MAJOR = 17
@@ -93,8 +97,10 @@ def broker_address(bootstrap: str, controller_port: str | None = None) -> Broker
     return BrokerAddress(host, port, controller)
 
 
-def server_properties(address: BrokerAddress, log_dirs: Path, partitions: int = 4) -> str:
-    """``server.properties`` of a combined broker+controller node with replication factor 1."""
+def server_properties(address: BrokerAddress, log_dirs: Path, partitions: int = 4,
+                      secured: SecuredBroker | None = None) -> str:
+    """``server.properties`` of a combined broker+controller node with replication factor 1;
+    with ``secured``, SASL_SSL listeners and the StandardAuthorizer (``pipeline.kafkasecure``)."""
     broker, controller = address.endpoint(address.port), address.endpoint(address.controller_port)
     settings = {
         "process.roles": "broker,controller",
@@ -115,6 +121,8 @@ def server_properties(address: BrokerAddress, log_dirs: Path, partitions: int = 
         "share.coordinator.state.topic.min.isr": "1",
         "group.initial.rebalance.delay.ms": "0",
     }
+    if secured is not None:
+        settings.update(secured.properties(broker, controller))
     lines = ["# Written by `eco kafka start` on every start; edits are lost."]
     return "\n".join(lines + [f"{key}={value}" for key, value in settings.items()]) + "\n"
 
@@ -254,8 +262,10 @@ class LocalKafka:
         deploy_dir: Path = DEPLOY_DIR,
         env: Mapping[str, str] | None = None,
         partitions: int = 4,
+        secured: SecuredBroker | None = None,
     ) -> None:
         self.address = address
+        self.secured = secured
         self.partitions = partitions  # of topics the broker creates on first use
         self.files = KafkaFiles.under(home.resolve())
         self.deploy_dir = deploy_dir
@@ -265,7 +275,7 @@ class LocalKafka:
     def from_settings(cls, settings: Settings, env: Mapping[str, str] | None = None) -> LocalKafka:
         """The broker of ECO_KAFKA_BOOTSTRAP under ECO_DATA_DIR (ValueError for a bad setting)."""
         env = os.environ if env is None else env
-        address = broker_address(settings.kafka_bootstrap, env.get(CONTROLLER_PORT_VARIABLE))
+        address = broker_address(settings.kafka_bootstrap, settings.kafka_controller_port or None)
         return cls(
             address, settings.data_dir / "kafka", env=env, partitions=settings.kafka_partitions
         )
@@ -330,7 +340,12 @@ class LocalKafka:
             pid = self._launch(*self.ensure_runtime())
         deadline = began + timeout
         try:
-            asyncio.run(_await_metadata(self.bootstrap, deadline, lambda: process_alive(pid)))
+            options = self.secured.client_options() if self.secured else {}
+            asyncio.run(_await_metadata(self.bootstrap, deadline, lambda: process_alive(pid),
+                                        options))
+            if self.secured is not None and self.secured.acls:
+                asyncio.run(create_acls({"bootstrap_servers": self.bootstrap, **options},
+                                        self.secured.acls))
         except DependencyUnavailable as exc:
             raise DependencyUnavailable(
                 f"{exc}; the broker (pid {pid}) still runs, `eco kafka stop` ends it\n"
@@ -347,14 +362,17 @@ class LocalKafka:
         """Write the properties, format the storage once, and start ``kafka.Kafka`` detached."""
         files = self.files
         files.logs.mkdir(parents=True, exist_ok=True)
-        properties = server_properties(self.address, files.data, self.partitions)
-        files.server_properties.write_text(properties)
+        properties = server_properties(self.address, files.data, self.partitions, self.secured)
+        # Secured, it holds the super user's password: readable by its owner only.
+        write_key_file(files.server_properties, properties.encode(),
+                       private=self.secured is not None)
         if not (files.data / "meta.properties").exists():
             if not files.cluster_id.exists():
                 files.cluster_id.write_text(new_cluster_id() + "\n")
             _run(
                 [java, "-cp", classpath, "kafka.tools.StorageTool", "format", "--ignore-formatted",
-                 "-t", files.cluster_id.read_text().strip(), "-c", str(files.server_properties)],
+                 "-t", files.cluster_id.read_text().strip(), "-c", str(files.server_properties),
+                 *(self.secured.format_arguments() if self.secured else [])],
                 "formatting the KRaft storage in " + str(files.data),
                 self.env,
             )  # fmt: skip
@@ -426,14 +444,17 @@ def _quiet_aiokafka() -> Iterator[None]:
         logger.setLevel(level)
 
 
-async def _await_metadata(bootstrap: str, deadline: float, alive: Callable[[], bool]) -> None:
-    """Ask for cluster metadata until a broker is listed, the deadline passes or ``alive`` fails."""
+async def _await_metadata(bootstrap: str, deadline: float, alive: Callable[[], bool],
+                          options: Mapping[str, Any] | None = None) -> None:
+    """Ask for cluster metadata until a broker is listed, the deadline passes or ``alive`` fails
+    (``options``: the client's security options)."""
     with _quiet_aiokafka():
         while alive():
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise DependencyUnavailable(f"no Kafka broker answered at {bootstrap} in time")
-            client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
+            client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=5000,
+                                    **(options or {}))
             try:
                 await asyncio.wait_for(client.bootstrap(), timeout=min(remaining, 5.0))
                 if client.cluster.brokers():

@@ -9,10 +9,11 @@ from __future__ import annotations
 import math
 import os
 import socket
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 
 def _duration(value: str, name: str) -> float:
@@ -136,6 +137,44 @@ class Settings:
                                                 lines), json or console
     prometheus_port       PROMETHEUS_PORT       where `eco demo` serves a local Prometheus (with
                                                 the project's rules) when one is installed
+
+    Security for a real deployment (docs/security.md; README, "Deploying with real keys"):
+    dev_pki               DEV_PKI               true: generate development keys where none are
+                                                (the demo and the tests); never in production
+    office_keys_dir       OFFICE_KEYS_DIR       <OFFICE>.key and <OFFICE>.pem of every issuing
+                                                office; default DATA_DIR/pki/keys (the .pem may
+                                                also sit in TRUST_DIR); read, never written
+    trust_dir             TRUST_DIR             trust anchors: the issuing CA certificates and
+                                                the offices' certificates (DATA_DIR/pki/trust)
+    offices_file          OFFICES_FILE          JSON list of issuing offices (pipeline/offices.py)
+    customs_file          CUSTOMS_FILE          JSON per importing country: endpoint, TLS, response
+                                                key, deadline, status codes (connectors/customs)
+    pkcs11_module         PKCS11_MODULE         the HSM's PKCS#11 library; offices in
+                                                PKCS11_KEY_LABELS sign inside the token
+    pkcs11_token_label    PKCS11_TOKEN_LABEL    the token holding the office keys
+    pkcs11_pin            PKCS11_PIN            the token's user PIN (prefer PKCS11_PIN_FILE)
+    pkcs11_pin_file       PKCS11_PIN_FILE       a file holding the PIN
+    pkcs11_key_labels     PKCS11_KEY_LABELS     OFFICE=LABEL,...: the office keys in the token
+    notification_key_file NOTIFICATION_KEY      private key (PEM) that signs trust notifications
+                                                and officer requests sent by this process
+    notification_key_id   NOTIFICATION_KEY_ID   its name, <id>.pem in NOTIFICATION_KEYS_DIR;
+                                                default the key file's stem
+    notification_keys_dir NOTIFICATION_KEYS_DIR public keys allowed to sign notifications;
+                                                default DATA_DIR/pki/notifiers
+    kafka_security_protocol KAFKA_SECURITY_PROTOCOL PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL
+    kafka_sasl_mechanism  KAFKA_SASL_MECHANISM  SCRAM-SHA-512 (default), SCRAM-SHA-256, PLAIN
+    kafka_sasl_username   KAFKA_SASL_USERNAME   this process's Kafka principal
+    kafka_sasl_password   KAFKA_SASL_PASSWORD   its password (never logged)
+    kafka_ssl_cafile      KAFKA_SSL_CAFILE      CA bundle of the brokers' certificates
+    kafka_ssl_certfile    KAFKA_SSL_CERTFILE    client certificate (mutual TLS), optional
+    kafka_ssl_keyfile     KAFKA_SSL_KEYFILE     its private key
+    kafka_replication_factor KAFKA_REPLICATION_FACTOR replicas of each topic created (3 in
+                                                production, 1 on one local broker)
+    kafka_min_insync_replicas KAFKA_MIN_INSYNC_REPLICAS min.insync.replicas of each topic
+                                                created (2 in production)
+    faust_log_level       FAUST_LOG_LEVEL       log level of the Faust framework itself
+    kafka_controller_port KAFKA_CONTROLLER_PORT the local broker's KRaft controller port
+                                                (default: the broker port + 1)
     """
 
     kafka_bootstrap: str = "127.0.0.1:9092"
@@ -171,6 +210,38 @@ class Settings:
     store: str = "rocksdb://"
     rocksdb_cache_mb: int = 16
 
+    customs_in_flight: int = 8
+    reference_formats: str = (
+        "ACFTA=E{yy}{registration:9}{serial:4},RCEP=R{yy}{registration:9}{serial:4}"
+    )
+    log_format: str = "auto"
+    prometheus_port: int = 9090
+    # Security for a real deployment (docs/security.md).
+    dev_pki: bool = False
+    office_keys_dir: Path | None = None
+    trust_dir: Path | None = None
+    offices_file: Path | None = None
+    customs_file: Path | None = None
+    pkcs11_module: Path | None = None
+    pkcs11_token_label: str = ""
+    pkcs11_pin: str = field(default="", repr=False)
+    pkcs11_pin_file: Path | None = None
+    pkcs11_key_labels: Mapping[str, str] = field(default_factory=dict)
+    notification_key_file: Path | None = None
+    notification_key_id: str = ""
+    notification_keys_dir: Path | None = None
+    kafka_security_protocol: str = "PLAINTEXT"
+    kafka_sasl_mechanism: str = "SCRAM-SHA-512"
+    kafka_sasl_username: str = ""
+    kafka_sasl_password: str = field(default="", repr=False)
+    kafka_ssl_cafile: Path | None = None
+    kafka_ssl_certfile: Path | None = None
+    kafka_ssl_keyfile: Path | None = None
+    kafka_replication_factor: int = 1
+    kafka_min_insync_replicas: int = 1
+    faust_log_level: str = "warning"
+    kafka_controller_port: str = ""
+
     @property
     def partitions(self) -> int:
         """Partitions of each eco.* topic when created (``ECO_PARTITIONS``)."""
@@ -180,12 +251,6 @@ class Settings:
         """This worker's static membership id: a restarted worker takes its partitions back
         at once instead of waiting for the session timeout."""
         return self.worker_instance_id or f"{socket.gethostname()}-{self.worker_web_port}"
-    customs_in_flight: int = 8
-    reference_formats: str = (
-        "ACFTA=E{yy}{registration:9}{serial:4},RCEP=R{yy}{registration:9}{serial:4}"
-    )
-    log_format: str = "auto"
-    prometheus_port: int = 9090
 
     def examination_day(self) -> date:
         """The day examinations are made as of: the configured one, or today (UTC)."""
@@ -206,6 +271,21 @@ class Settings:
     def customs_trust(self) -> Path:
         """Where the customs' response-signing public keys are read from."""
         return self.customs_trust_dir or self.data_dir / "customs" / "trust"
+
+    @property
+    def office_keys(self) -> Path:
+        """Where the issuing offices' keys (and certificates) are read from."""
+        return self.office_keys_dir or self.data_dir / "pki" / "keys"
+
+    @property
+    def trust(self) -> Path:
+        """The trust anchors: issuing CA certificates and the offices' certificates."""
+        return self.trust_dir or self.data_dir / "pki" / "trust"
+
+    @property
+    def notification_keys(self) -> Path:
+        """The public keys allowed to sign trust notifications and officer requests."""
+        return self.notification_keys_dir or self.data_dir / "pki" / "notifiers"
 
     @property
     def kafka_url(self) -> str:
@@ -288,4 +368,74 @@ class Settings:
             reference_formats=_reference_formats(get("REFERENCE_FORMATS", d.reference_formats)),
             log_format=_log_format(get("LOG_FORMAT", d.log_format)),
             prometheus_port=integer("PROMETHEUS_PORT", d.prometheus_port),
+            **_security_settings(get, integer),
         )
+
+
+def _flag(value: str, name: str) -> bool:
+    text = value.strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("", "0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name}={value!r} is not true or false")
+
+
+def _labels(value: str, name: str) -> dict[str, str]:
+    """``CN-SHA=sha-2026,CN-SZX=szx`` -> {"CN-SHA": "sha-2026", "CN-SZX": "szx"}."""
+    result: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in value.split(","))):
+        office, sep, label = part.partition("=")
+        if not sep or not office.strip() or not label.strip():
+            raise ValueError(f"{name}: {part!r} is not OFFICE=LABEL (for example CN-SHA=sha-key)")
+        result[office.strip()] = label.strip()
+    return result
+
+
+KAFKA_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+SASL_MECHANISMS = ("SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN")
+
+
+def _choice(value: str, name: str, choices: tuple[str, ...]) -> str:
+    text = value.strip().upper()
+    if text not in choices:
+        raise ValueError(f"{name}={value!r} is not one of {', '.join(choices)}")
+    return text
+
+
+def _security_settings(get: Callable[[str, str], str],
+                       integer: Callable[[str, int], int]) -> dict[str, Any]:
+    """The security block of :class:`Settings` (docs/security.md), from ``ECO_*`` values."""
+    d = Settings
+    return {
+        "dev_pki": _flag(get("DEV_PKI", ""), "ECO_DEV_PKI"),
+        "office_keys_dir": _path(get("OFFICE_KEYS_DIR", "")),
+        "trust_dir": _path(get("TRUST_DIR", "")),
+        "offices_file": _path(get("OFFICES_FILE", "")),
+        "customs_file": _path(get("CUSTOMS_FILE", "")),
+        "pkcs11_module": _path(get("PKCS11_MODULE", "")),
+        "pkcs11_token_label": get("PKCS11_TOKEN_LABEL", ""),
+        "pkcs11_pin": get("PKCS11_PIN", ""),
+        "pkcs11_pin_file": _path(get("PKCS11_PIN_FILE", "")),
+        "pkcs11_key_labels": _labels(get("PKCS11_KEY_LABELS", ""), "ECO_PKCS11_KEY_LABELS"),
+        "notification_key_file": _path(get("NOTIFICATION_KEY", "")),
+        "notification_key_id": get("NOTIFICATION_KEY_ID", ""),
+        "notification_keys_dir": _path(get("NOTIFICATION_KEYS_DIR", "")),
+        "kafka_security_protocol": _choice(
+            get("KAFKA_SECURITY_PROTOCOL", d.kafka_security_protocol),
+            "ECO_KAFKA_SECURITY_PROTOCOL", KAFKA_PROTOCOLS),
+        "kafka_sasl_mechanism": _choice(
+            get("KAFKA_SASL_MECHANISM", d.kafka_sasl_mechanism),
+            "ECO_KAFKA_SASL_MECHANISM", SASL_MECHANISMS),
+        "kafka_sasl_username": get("KAFKA_SASL_USERNAME", ""),
+        "kafka_sasl_password": get("KAFKA_SASL_PASSWORD", ""),
+        "kafka_ssl_cafile": _path(get("KAFKA_SSL_CAFILE", "")),
+        "kafka_ssl_certfile": _path(get("KAFKA_SSL_CERTFILE", "")),
+        "kafka_ssl_keyfile": _path(get("KAFKA_SSL_KEYFILE", "")),
+        "kafka_replication_factor": integer("KAFKA_REPLICATION_FACTOR",
+                                            d.kafka_replication_factor),
+        "kafka_min_insync_replicas": integer("KAFKA_MIN_INSYNC_REPLICAS",
+                                             d.kafka_min_insync_replicas),
+        "faust_log_level": get("FAUST_LOG_LEVEL", d.faust_log_level).lower(),
+        "kafka_controller_port": get("KAFKA_CONTROLLER_PORT", "").strip(),
+    }

@@ -11,8 +11,9 @@ from pathlib import Path
 
 from pipeline import events
 from pipeline.application import Application, parse_application
-from pipeline.errors import InvalidApplication, Problem
+from pipeline.errors import InvalidApplication, InvalidInput, Problem
 from pipeline.events import Envelope
+from pipeline.jsonlimits import APPLICATION_JSON, read_json_bytes
 
 SUBMITTED = "eco.application.submitted.v1"
 _NAMESPACE = uuid.UUID("0b8e54c4-5a0f-4c5e-8f57-3c2f3f0b6a11")
@@ -35,12 +36,10 @@ def read_document(path: Path) -> tuple[dict[str, object], str]:
         raise InvalidApplication(
             [Problem("", f"not UTF-8 text (byte {exc.start}): JSON documents are UTF-8")],
             str(path)) from exc
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidApplication(
-            [Problem("", f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}")],
-            str(path)) from exc
+    try:  # bounded: size, nesting, no floats for money (pipeline/jsonlimits.py)
+        document = read_json_bytes(text, APPLICATION_JSON, source=str(path))
+    except InvalidInput as exc:
+        raise InvalidApplication(exc.problems, str(path)) from exc
     if not isinstance(document, dict):
         raise InvalidApplication([Problem("", "an application document is a JSON object")],
                                  str(path))

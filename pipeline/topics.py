@@ -13,20 +13,25 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError, for_code
 
 from pipeline.errors import DependencyUnavailable
+from pipeline.kafkaclient import client_options
+from pipeline.settings import Settings
 
 
 async def create_topics(bootstrap: str, names: Iterable[str], partitions: int,
-                        compacted: Iterable[str] = (), retained: Iterable[str] = ()
-                        ) -> list[str]:
+                        compacted: Iterable[str] = (), retained: Iterable[str] = (),
+                        settings: Settings | None = None) -> list[str]:
     """Create the missing topics; returns the names created. Existing ones are left alone.
 
     ``compacted`` topics keep the latest record per key; ``retained`` ones keep every record
-    for ever (``retention.ms=-1``, a history that must stay replayable).
+    for ever (``retention.ms=-1``, a history that must stay replayable). Replication factor
+    and ``min.insync.replicas`` are ``ECO_KAFKA_REPLICATION_FACTOR`` and
+    ``ECO_KAFKA_MIN_INSYNC_REPLICAS`` (1 and 1 on one local broker; 3 and 2 in production).
     """
+    settings = Settings.from_env() if settings is None else settings
     compact = set(compacted)
     keep = set(retained)
     wanted = list(dict.fromkeys([*names, *compact]))
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
+    admin = AIOKafkaAdminClient(**client_options(bootstrap, settings), request_timeout_ms=15000)
     try:
         await admin.start()
     except (KafkaConnectionError, TimeoutError, OSError) as exc:
@@ -37,8 +42,10 @@ async def create_topics(bootstrap: str, names: Iterable[str], partitions: int,
         missing = [n for n in wanted if n not in existing]
         if missing:
             new = [
-                NewTopic(n, num_partitions=partitions, replication_factor=1,
-                         topic_configs=_configs(n, compact, keep))
+                NewTopic(n, num_partitions=partitions,
+                         replication_factor=settings.kafka_replication_factor,
+                         topic_configs={**_configs(n, compact, keep), "min.insync.replicas":
+                                        str(settings.kafka_min_insync_replicas)})
                 for n in missing
             ]
             response = await admin.create_topics(new)

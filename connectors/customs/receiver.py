@@ -9,7 +9,6 @@ signatures plug in through ``authenticate``; until they exist every caller is ac
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 
 import structlog
@@ -19,6 +18,7 @@ from connectors.customs.problem import problem_response
 from connectors.customs.registry import CountryRegistry
 from connectors.customs.responses import CustomsResponse, parse_response
 from pipeline.errors import InvalidInput, Problem, RetryableError
+from pipeline.jsonlimits import RESPONSE_JSON, read_json_bytes
 
 RESPONSES_PATH = "/v1/customs/{country}/responses"
 
@@ -61,8 +61,9 @@ def response_routes(
                 415, "Unsupported media type", "send the response as application/json"
             )
         try:
-            response = parse_response(
-                country, json.loads(body), lambda code: countries.map_status(country, code)
+            response = parse_response(  # bounded JSON (pipeline/jsonlimits.py)
+                country, read_json_bytes(body, RESPONSE_JSON, source=f"{country} response"),
+                lambda code: countries.map_status(country, code)
             )
         except ValueError as exc:  # not JSON (json.JSONDecodeError, UnicodeDecodeError)
             return _invalid(country, [Problem("", f"the body is not JSON: {exc}")])

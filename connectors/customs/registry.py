@@ -13,9 +13,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from connectors.customs.http import DEFAULT_TIMEOUT, HttpCustomsConnector
+from connectors.customs.http import DEFAULT_TIMEOUT, HttpCustomsConnector, client_ssl_context
 from connectors.customs.protocol import CustomsConnector
 from connectors.customs.responses import RESPONSE_STATUSES
+from pipeline.customsfile import load_customs_file
 from pipeline.errors import InvalidInput, Problem
 from pipeline.settings import Settings
 
@@ -114,7 +115,11 @@ class CountryRegistry:
         profiles: Iterable[CountryProfile] = COUNTRIES,
     ) -> CountryRegistry:
         """HTTP connectors for ``settings.direct_countries``; each country's base URL comes from
-        ``base_urls``, else ``{settings.sandbox_url}/customs/{COUNTRY}``."""
+        ``base_urls``, else ``{settings.sandbox_url}/customs/{COUNTRY}``. With
+        ``ECO_CUSTOMS_FILE`` the countries, endpoints, TLS and status codes come from the file
+        (:func:`from_customs_file`) instead of the sandbox."""
+        if settings.customs_file is not None:
+            return from_customs_file(settings, timeout=timeout, profiles=profiles)
         urls = {c.upper(): url for c, url in (base_urls or {}).items()}
         connectors: dict[str, CustomsConnector] = {
             country: HttpCustomsConnector(
@@ -161,3 +166,25 @@ class CountryRegistry:
         for connector in self.connectors.values():
             if isinstance(connector, HttpCustomsConnector):
                 await connector.close()
+
+
+def from_customs_file(settings: Settings, *, timeout: float = DEFAULT_TIMEOUT,
+                      profiles: Iterable[CountryProfile] = COUNTRIES) -> CountryRegistry:
+    """The countries of ``ECO_CUSTOMS_FILE``: each one's endpoint over mutual TLS with its own
+    CA bundle and client certificate, its status codes on top of the built-in profile."""
+    assert settings.customs_file is not None
+    endpoints = load_customs_file(settings.customs_file, frozenset(RESPONSE_STATUSES))
+    known = {p.country: p for p in profiles}
+    merged = dict(known)
+    connectors: dict[str, CustomsConnector] = {}
+    for country, endpoint in endpoints.items():
+        base = known.get(country, CountryProfile(country, f"{country} customs"))
+        merged[country] = CountryProfile(
+            country, endpoint.customs_authority or base.customs_authority,
+            {**base.status_codes, **endpoint.status_codes})
+        context = client_ssl_context(endpoint.ca_bundle, endpoint.client_certificate,
+                                     endpoint.client_key)
+        connectors[country] = HttpCustomsConnector(country, endpoint.endpoint,
+                                                   settings.callback_url, ssl_context=context,
+                                                   timeout=timeout)
+    return CountryRegistry.of(merged.values(), connectors)

@@ -37,9 +37,11 @@ from connectors.customs.scenarios import (
     decisions,
 )
 from connectors.customs.signatures import SIGNATURE_HEADER, sign_response
+from pipeline.certificate.safexml import parse_xml
 from pipeline.certificate.trust import TrustRegistry
 from pipeline.certificate.verification import verify_certificate
-from pipeline.errors import EcoError, Problem
+from pipeline.errors import EcoError, InvalidInput, Problem, UnsafeXml
+from pipeline.jsonlimits import RESPONSE_JSON, read_json_bytes
 
 SANDBOX_COUNTRIES = ("VN", "TH", "MY")
 MAX_DOCUMENT_BYTES = 2 * 1024 * 1024
@@ -61,21 +63,13 @@ class DeliveredCertificate:
 
 
 def parse_certificate_xml(document: bytes, limit: int = MAX_DOCUMENT_BYTES) -> etree._Element:
-    """Parse an e-CO with a hardened parser: no DTD, no entities, no network, bounded size.
-    Raises ValueError saying why the document is refused."""
-    if len(document) > limit:
-        raise ValueError(f"document of {len(document)} bytes exceeds the limit of {limit}")
-    parser = etree.XMLParser(
-        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
-    )
+    """Parse an e-CO with the project's hardened parser (``pipeline.certificate.safexml``: no
+    DTD, no entities, no XInclude, no network, bounded size and depth). Raises ValueError
+    saying why the document is refused."""
     try:
-        root = etree.fromstring(document, parser)
-    except etree.XMLSyntaxError as exc:
-        raise ValueError(f"not well-formed XML: {exc}") from exc
-    docinfo = root.getroottree().docinfo
-    if docinfo.internalDTD is not None:
-        raise ValueError("a document type declaration is not allowed")
-    return root
+        return parse_xml(document, max_bytes=limit, source="delivery")
+    except (UnsafeXml, InvalidInput) as exc:
+        raise ValueError(str(exc)) from exc
 
 
 class SandboxCustoms:
@@ -260,8 +254,8 @@ class SandboxCustoms:
             return problem_response(404, "Unknown country", f"no sandbox customs for {country}")
         key = request.headers.get("Idempotency-Key", "")
         try:
-            body = json.loads(await request.read())
-        except ValueError:
+            body = read_json_bytes(await request.read(), RESPONSE_JSON)
+        except InvalidInput:
             body = None
         problems = [] if key else [Problem("headers.Idempotency-Key", "required")]
         if not isinstance(body, dict) or not isinstance(body.get("explanation"), str):

@@ -13,8 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from aiohttp import web
@@ -28,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 
 from connectors.customs.receiver import CustomsAuthenticator
 from pipeline.errors import SignatureInvalid
+from pipeline.keyfiles import write_key_file
 
 SIGNATURE_HEADER = "X-Eco-Signature"
 ALGORITHM = "ES256"
@@ -78,9 +78,11 @@ def verify_response(body: bytes, signature: str, key: ec.EllipticCurvePublicKey,
         raise SignatureInvalid(f"the body is not what {country.upper()} customs signed") from exc
 
 
-def load_public_key(trust_dir: Path, country: str) -> ec.EllipticCurvePublicKey:
-    """``country``'s customs key from ``trust_dir/<COUNTRY>.pem``; SignatureInvalid if absent."""
-    path = trust_dir / f"{country.upper()}.pem"
+def load_public_key(trust_dir: Path, country: str,
+                    keys: Mapping[str, Path] | None = None) -> ec.EllipticCurvePublicKey:
+    """``country``'s customs key from ``keys`` (the ``response_key`` of ``ECO_CUSTOMS_FILE``),
+    else ``trust_dir/<COUNTRY>.pem``; SignatureInvalid if absent."""
+    path = (keys or {}).get(country.upper()) or trust_dir / f"{country.upper()}.pem"
     try:
         key = serialization.load_pem_public_key(path.read_bytes())
     except (OSError, ValueError) as exc:
@@ -99,7 +101,8 @@ def load_private_key(keys_dir: Path, country: str) -> ec.EllipticCurvePrivateKey
     return key
 
 
-def signed_by_customs(trust_dir: Path) -> CustomsAuthenticator:
+def signed_by_customs(trust_dir: Path, keys: Mapping[str, Path] | None = None
+                      ) -> CustomsAuthenticator:
     """The receiver's authenticator: the body must carry a valid signature of the customs of
     the country in the URL. Keys are read per request, so a key added later is used."""
 
@@ -108,7 +111,7 @@ def signed_by_customs(trust_dir: Path) -> CustomsAuthenticator:
         if not signature:
             return False
         try:
-            verify_response(body, signature, load_public_key(trust_dir, country), country)
+            verify_response(body, signature, load_public_key(trust_dir, country, keys), country)
         except SignatureInvalid:
             return False
         return True
@@ -127,16 +130,9 @@ def generate_customs_keys(root: Path, countries: Iterable[str]) -> tuple[Path, P
         if key_path.is_file() and public_path.is_file():
             continue
         key = ec.generate_private_key(ec.SECP256R1())
-        _write(key_path, key.private_bytes(serialization.Encoding.PEM,
+        write_key_file(key_path, key.private_bytes(serialization.Encoding.PEM,
                                            serialization.PrivateFormat.PKCS8,
                                            serialization.NoEncryption()), private=True)
-        _write(public_path, key.public_key().public_bytes(
+        write_key_file(public_path, key.public_key().public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
     return keys, trust
-
-
-def _write(path: Path, data: bytes, *, private: bool = False) -> None:
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_bytes(data)
-    temporary.chmod(0o600 if private else 0o644)
-    temporary.replace(path)

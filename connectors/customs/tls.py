@@ -21,6 +21,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from connectors.customs.http import client_ssl_context
 from pipeline.certificate.devpki import certificate_pem, private_key_pem
+from pipeline.keyfiles import write_key_file
 from pipeline.settings import Settings
 
 LIFETIME = timedelta(days=825)
@@ -114,15 +115,15 @@ def generate_dev_tls(root: Path) -> DevTls:
             .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
             .sign(ca_key, hashes.SHA256())
         )
-        _write(ca_key_path, private_key_pem(ca_key), private=True)
-        _write(tls.ca_file, certificate_pem(ca))
+        write_key_file(ca_key_path, private_key_pem(ca_key), private=True)
+        write_key_file(tls.ca_file, certificate_pem(ca))
     for cert_path, key_path, cn, usage in (
         (tls.server_cert, tls.server_key, "sandbox customs", ExtendedKeyUsageOID.SERVER_AUTH),
         (tls.client_cert, tls.client_key, "eco worker", ExtendedKeyUsageOID.CLIENT_AUTH),
     ):
         key = ec.generate_private_key(ec.SECP256R1())
-        _write(key_path, private_key_pem(key), private=True)
-        _write(cert_path, certificate_pem(_leaf(cn, usage, ca, ca_key, key, now)))
+        write_key_file(key_path, private_key_pem(key), private=True)
+        write_key_file(cert_path, certificate_pem(_leaf(cn, usage, ca, ca_key, key, now)))
     return tls
 
 
@@ -133,8 +134,8 @@ def customs_client_context(settings: Settings) -> ssl.SSLContext | None:
     if settings.tls_ca_file or settings.tls_cert_file:
         return client_ssl_context(settings.tls_ca_file, settings.tls_cert_file,
                                   settings.tls_key_file)
-    if not settings.sandbox_url.startswith("https:"):
-        return None
+    if not settings.sandbox_url.startswith("https:") or not settings.dev_pki:
+        return None  # the library's default: the system's CA store, no client certificate
     dev = generate_dev_tls(settings.data_dir / "tls")
     return client_ssl_context(dev.ca_file, dev.client_cert, dev.client_key)
 
@@ -144,10 +145,3 @@ def _load_ec_key(path: Path) -> ec.EllipticCurvePrivateKey:
     if not isinstance(key, ec.EllipticCurvePrivateKey):
         raise ValueError(f"{path}: not an ECDSA private key")
     return key
-
-
-def _write(path: Path, data: bytes, *, private: bool = False) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_bytes(data)
-    temporary.chmod(0o600 if private else 0o644)
-    temporary.replace(path)

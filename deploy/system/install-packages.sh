@@ -11,6 +11,8 @@ testing=(poppler-utils tesseract-ocr tesseract-ocr-eng tesseract-ocr-tha tessera
          zbar-tools)
 # Operations: promtool and a real Prometheus and Alertmanager for the alerting tests.
 testing+=(prometheus prometheus-alertmanager)
+# The security tests: a PKCS#11 token (SoftHSM2) and the reference XMLDSig verifier.
+testing+=(softhsm2 xmlsec1)
 
 wanted=("${runtime[@]}")
 [[ "${1:-}" == "--test" ]] && wanted+=("${testing[@]}")

@@ -7,12 +7,12 @@ type without touching the parser's callers.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from pipeline.application.model import Application
 from pipeline.application.parse import parse_application
-from pipeline.errors import InvalidApplication, Problem
+from pipeline.errors import InvalidApplication, InvalidInput, Problem
+from pipeline.jsonlimits import APPLICATION_JSON, read_json_bytes
 
 JSON = "application/json"
 XML = "application/xml"
@@ -32,11 +32,10 @@ def decode_application(data: bytes, source: str = "", media_type: str = JSON) ->
     except UnicodeDecodeError as exc:
         message = f"not UTF-8 text (byte {exc.start}: {exc.reason})"
         raise InvalidApplication([Problem("", message)], source) from exc
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        message = f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
-        raise InvalidApplication([Problem("", message)], source) from exc
+    try:  # bounded: size, nesting, no floats for money (pipeline/jsonlimits.py)
+        doc = read_json_bytes(text, APPLICATION_JSON, source=source)
+    except InvalidInput as exc:
+        raise InvalidApplication(exc.problems, source) from exc
     return parse_application(doc, source)
 
 

@@ -20,6 +20,8 @@ from aiokafka import AIOKafkaProducer
 from fastavro import parse_schema, schemaless_writer
 from fastavro.schema import fingerprint, to_parsing_canonical_form
 
+from pipeline.kafkaclient import client_options  # TLS and SASL only: the encoding is its own
+
 AVRO = Path(__file__).resolve().parents[2] / "avro"
 SUBMITTED = "eco.application.submitted.v1"
 TOPIC = "eco.application"
@@ -79,7 +81,7 @@ async def send_records(bootstrap: str, topic: str, records: Sequence[Record] | N
     """Send ``records`` (or ``count`` records built by ``make(n)`` when sent, so that their
     times are the sending times) as fast as the producer batches them, or paced at ``rate``
     per second; waits for every acknowledgement at the end. Returns the seconds taken."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all",
+    producer = AIOKafkaProducer(**client_options(bootstrap), acks="all",
                                 enable_idempotence=True, linger_ms=5,
                                 max_batch_size=1 << 20, request_timeout_ms=30000)
     await producer.start()

@@ -53,6 +53,7 @@ def stack_environment(base: Mapping[str, str], home: Path, ports: StackPorts,
         "ECO_CALLBACK_URL": f"http://127.0.0.1:{ports.web}",
         "ECO_RESPONSE_DEADLINE": "1h",
         "ECO_EXAMINATION_DATE": "2026-05-20",  # the samples ship from May 2026
+        "ECO_DEV_PKI": "true",
     }
 
 

@@ -54,8 +54,8 @@ class Journey:
     development PKI made once."""
 
     def __init__(self, home: Path) -> None:
-        self.factory = CertificateFactory(load_offices(), home / "pki", home / "documents")
-        self.factory.ensure_dev_pki()
+        self.factory = CertificateFactory.development(load_offices(), home / "pki",
+                                                      home / "documents")
         self.trust = TrustRegistry.from_dir(home / "pki" / "trust")
         self.rulebook = default_rulebook()
         self.documents = [read_document(SAMPLES / name)[0] for name in JOURNEY_SAMPLES]

@@ -8,7 +8,6 @@ idempotent: existing files are reused as they are, and only what is missing is c
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -23,6 +22,7 @@ from cryptography.x509.oid import NameOID
 from pipeline.certificate.model import IssuingOffice
 from pipeline.certificate.signing import SigningKey
 from pipeline.certificate.trust import TrustRegistry
+from pipeline.keyfiles import write_key_file
 
 Algorithm = Literal["rsa", "ecdsa"]
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
@@ -197,8 +197,8 @@ def generate_dev_pki(
         ca_cert = authority_certificate(
             ca_key, DEV_AUTHORITY, not_before=DEV_VALID_FROM, not_after=not_after
         )
-        _write(ca_key_path, private_key_pem(ca_key), private=True)
-        _write(pki.ca_certificate_path, certificate_pem(ca_cert))
+        write_key_file(ca_key_path, private_key_pem(ca_key), private=True)
+        write_key_file(pki.ca_certificate_path, certificate_pem(ca_cert))
     for office in pki.offices:
         cert_path = pki.trust_dir / f"{office.code}.pem"
         key_path = pki.keys_dir / f"{office.code}.key"
@@ -209,8 +209,8 @@ def generate_dev_pki(
             office, office_key, ca_certificate=ca_cert, ca_key=ca_key,
             not_before=DEV_VALID_FROM, not_after=not_after,
         )
-        _write(key_path, private_key_pem(office_key), private=True)
-        _write(cert_path, certificate_pem(certificate))
+        write_key_file(key_path, private_key_pem(office_key), private=True)
+        write_key_file(cert_path, certificate_pem(certificate))
     return pki
 
 
@@ -227,13 +227,3 @@ def _issued_by(cert_path: Path, ca_cert: x509.Certificate) -> bool:
     except Exception:  # any failure means: issue it again
         return False
     return True
-
-
-def _write(path: Path, data: bytes, *, private: bool = False) -> None:
-    """Write atomically; private keys are readable by their owner only."""
-    temporary = path.with_name(f".{path.name}.tmp")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
-    descriptor = os.open(temporary, flags, 0o600 if private else 0o644)
-    with os.fdopen(descriptor, "wb") as stream:
-        stream.write(data)
-    os.replace(temporary, path)

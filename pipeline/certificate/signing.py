@@ -8,13 +8,17 @@ KeyInfo carrying the office's X.509 certificate.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import xmlsec
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from lxml import etree
 
 from pipeline.certificate.safexml import parse_xml
@@ -69,11 +73,39 @@ class SigningKey:
     def certificate(self) -> x509.Certificate:
         return x509.load_pem_x509_certificate(self.cert_pem)
 
+    def sign(self, data: bytes) -> bytes:
+        """The SignatureValue over ``data`` (see :class:`Signer`)."""
+        key = serialization.load_pem_private_key(self.key_pem, password=None)
+        if isinstance(key, rsa.RSAPrivateKey):
+            return key.sign(data, padding.PKCS1v15(), hashes.SHA256())
+        if isinstance(key, ec.EllipticCurvePrivateKey):
+            return xmldsig_ecdsa_value(key.sign(data, ec.ECDSA(hashes.SHA256())))
+        raise ValueError("the signing key must be RSA or ECDSA P-256")
 
-def sign_certificate(xml: bytes, key: SigningKey) -> bytes:
+
+class Signer(Protocol):
+    """The signing seam: where an office's private key lives is the implementation's business
+    (a file, :class:`SigningKey`; a PKCS#11 token, ``pipeline.certificate.pkcs11key``).
+
+    ``sign`` returns the XMLDSig SignatureValue over ``data`` with SHA-256: PKCS#1 v1.5 for RSA,
+    the raw ``r || s`` for ECDSA (RFC 4050).
+    """
+
+    @property
+    def cert_pem(self) -> bytes: ...
+
+    @property
+    def algorithm(self) -> str: ...
+
+    def sign(self, data: bytes) -> bytes: ...
+
+
+def sign_certificate(xml: bytes, key: Signer) -> bytes:
     """Return ``xml`` with an enveloped signature appended as the last child of its root.
 
-    Refuses a document that is already signed: a signed certificate is never edited (Rule 10).
+    The digest and SignatureValue are computed here and only the private operation is asked of
+    ``key``, so a key that never leaves its token signs exactly like a key file. Refuses a
+    document that is already signed: a signed certificate is never edited (Rule 10).
     """
     root = parse_xml(xml)
     if root.find(f".//{{{DSIG_NS}}}Signature") is not None:
@@ -83,6 +115,8 @@ def sign_certificate(xml: bytes, key: SigningKey) -> bytes:
         if key.algorithm == "rsa"
         else xmlsec.constants.TransformEcdsaSha256
     )
+    # The document as the enveloped-signature and exclusive C14N transforms will see it.
+    document = etree.tostring(root, method="c14n", exclusive=True, with_comments=False)
     signature = xmlsec.template.create(
         root, xmlsec.constants.TransformExclC14N, method, ns="ds"
     )
@@ -96,9 +130,28 @@ def sign_certificate(xml: bytes, key: SigningKey) -> bytes:
     x509_data = xmlsec.template.add_x509_data(key_info)
     xmlsec.template.x509_data_add_certificate(x509_data)
 
-    context = xmlsec.SignatureContext()
-    signing_key = xmlsec.Key.from_memory(key.key_pem, xmlsec.constants.KeyDataFormatPem, None)
-    signing_key.load_cert_from_memory(key.cert_pem, xmlsec.constants.KeyDataFormatPem)
-    context.key = signing_key
-    context.sign(signature)
+    _child(reference, "DigestValue").text = _b64(hashlib.sha256(document).digest())
+    certificate = x509.load_pem_x509_certificate(key.cert_pem)
+    _child(x509_data, "X509Certificate").text = _b64(
+        certificate.public_bytes(serialization.Encoding.DER))
+    signed_info = _child(signature, "SignedInfo")
+    canonical = etree.tostring(signed_info, method="c14n", exclusive=True, with_comments=False)
+    _child(signature, "SignatureValue").text = _b64(key.sign(canonical))
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
+def _child(parent: etree._Element, name: str) -> etree._Element:
+    found = parent.find(f".//{{{DSIG_NS}}}{name}")
+    if found is None:
+        raise ValueError(f"the signature template has no ds:{name}")
+    return found
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def xmldsig_ecdsa_value(der_signature: bytes, size: int = 32) -> bytes:
+    """An ECDSA signature as XMLDSig carries it: ``r || s``, each ``size`` bytes (RFC 4050)."""
+    r, s = decode_dss_signature(der_signature)
+    return r.to_bytes(size, "big") + s.to_bytes(size, "big")

@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import events, feeds
+from pipeline.certificate.notices import NoticeSigner, notice_signer
 from pipeline.cli import EXIT_BAD_INPUT, EXIT_NEGATIVE, EXIT_OK, EXIT_UNREACHABLE
-from pipeline.errors import DependencyUnavailable, InvalidInput
+from pipeline.errors import ConfigurationError, DependencyUnavailable, InvalidInput
 from pipeline.settings import Settings
 from pipeline.submission import read_document
 from pipeline.versions import CERTIFIED_TRUE_COPY, REVOKE, SUPERSEDE
@@ -51,13 +52,19 @@ def register(sub: Any) -> None:
 
 
 def request_envelope(application_id: str, action: str, number: str, *, reason: str,
-                     approved_by: str, document: str | None = None) -> events.Envelope:
-    """The ``eco.certificate.requested.v1`` event of one officer's request."""
-    data = {"application_id": application_id, "action": action, "certificate_number": number,
-            "reason": reason, "approved_by": approved_by, "document": document,
-            "requested_at": datetime.now(UTC)}
+                     approved_by: str, document: str | None = None,
+                     signer: NoticeSigner | None = None) -> events.Envelope:
+    """The ``eco.certificate.requested.v1`` event of one officer's request, signed by
+    ``signer`` (the issuance stage refuses an unsigned one)."""
+    data: dict[str, Any] = {
+        "application_id": application_id, "action": action, "certificate_number": number,
+        "reason": reason, "approved_by": approved_by, "document": document,
+        "requested_at": datetime.now(UTC)}
+    event_id = str(uuid.uuid4())
+    if signer is not None:
+        data = signer.sign(event_id, REQUESTED, application_id, data)
     return events.new_envelope(REQUESTED, data, source="eco/cli", subject=application_id,
-                               id=str(uuid.uuid4()))
+                               id=event_id)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -89,8 +96,12 @@ def run(args: argparse.Namespace) -> int:
                       file=sys.stderr)
                 return EXIT_NEGATIVE
         envelope = request_envelope(args.id, ACTION_OF[args.action], number, reason=args.reason,
-                                    approved_by=args.approved_by, document=document)
+                                    approved_by=args.approved_by, document=document,
+                                    signer=notice_signer(settings, REQUESTED))
         feeds.run(feeds.publish(settings.kafka_bootstrap, [envelope]))
+    except ConfigurationError as exc:
+        print(f"eco certificate: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except DependencyUnavailable as exc:
         print(f"eco certificate: {exc}", file=sys.stderr)
         return EXIT_UNREACHABLE

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 from pipeline.cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_UNREACHABLE
-from pipeline.errors import DependencyUnavailable
+from pipeline.errors import ConfigurationError, DependencyUnavailable
+from pipeline.kafkasecure import secured_from_dir
 from pipeline.localkafka import LocalKafka
 from pipeline.settings import Settings
 
@@ -31,6 +33,11 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     start.add_argument(
         "--timeout", type=float, default=60.0, help="seconds to wait for the broker (default 60)"
     )
+    start.add_argument(
+        "--sasl-ssl", type=Path, metavar="DIR", default=None,
+        help="listen on SASL_SSL only (SCRAM-SHA-512) with ACLs enforced (docs/security.md): "
+        "DIR holds broker.pem (PKCS#8 key and chain), ca.pem and users.json; the users are "
+        "created when the storage is first formatted (use a fresh ECO_DATA_DIR)")
     actions.add_parser("stop", help="stop the broker started by `eco kafka start`")
     actions.add_parser("fetch", help="fetch Apache Kafka from Maven Central (once) and exit")
     actions.add_parser("status", help="say whether the broker runs; exit 0 if it does, 3 if not")
@@ -40,7 +47,13 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 def run(args: argparse.Namespace) -> int:
     """Carry out ``args.action`` on the broker named by the ``ECO_*`` settings."""
     try:
-        kafka = LocalKafka.from_settings(Settings.from_env())
+        settings = Settings.from_env()
+        kafka = LocalKafka.from_settings(settings)
+        if getattr(args, "sasl_ssl", None) is not None:
+            kafka.secured = secured_from_dir(args.sasl_ssl, settings.app_id)
+    except ConfigurationError as exc:
+        print(f"eco kafka: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except ValueError as exc:
         print(f"eco kafka: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -56,7 +56,7 @@ def register(subparsers: Any) -> None:
         metavar="DIR",
         type=Path,
         help="issuing authorities whose signatures are accepted; a certificate that does not "
-        "verify gets a technical rejection (default ECO_DATA_DIR/pki/trust)",
+        "verify gets a technical rejection (default ECO_TRUST_DIR)",
     )
     parser.add_argument(
         "--no-signature-check", action="store_true", help="acknowledge without verifying"
@@ -112,7 +112,7 @@ def _sandbox(args: argparse.Namespace, settings: Settings) -> SandboxCustoms:
     )
     signing_keys = {c: load_private_key(keys_dir, c) for c in SANDBOX_COUNTRIES}
     trust_dir = None if args.no_signature_check else (
-        args.trust_dir or settings.data_dir / "pki" / "trust"
+        args.trust_dir or settings.trust
     )
     book: ScenarioBook = DEMO_SCENARIOS
     if args.scenarios is not None:

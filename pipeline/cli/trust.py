@@ -23,6 +23,7 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 
 from pipeline import events, feeds
+from pipeline.certificate.notices import NoticeSigner, notice_keys, notice_signer
 from pipeline.certificate.notification import (
     TRUST_TOPIC,
     TRUST_UPDATED,
@@ -35,7 +36,13 @@ from pipeline.certificate.notification import (
 from pipeline.certificate.trust import TrustRegistry
 from pipeline.certificate.trustview import describe
 from pipeline.cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_UNREACHABLE
-from pipeline.errors import DependencyUnavailable, InvalidInput, Problem
+from pipeline.errors import (
+    ConfigurationError,
+    DependencyUnavailable,
+    InvalidInput,
+    Problem,
+    SignatureInvalid,
+)
 from pipeline.events import Envelope
 from pipeline.issuing import trust_directory
 from pipeline.settings import Settings
@@ -156,18 +163,35 @@ def _subject_country(pem: bytes) -> str:
     return str(found[0].value) if found else ""
 
 
-def trust_event(notice: TrustNotification) -> Envelope:
-    """The ``eco.trust.updated.v1`` event of a notification, keyed by its country."""
-    return events.new_envelope(TRUST_UPDATED, notice.event_data(), source=SOURCE,
+def trust_event(notice: TrustNotification, signer: NoticeSigner | None = None) -> Envelope:
+    """The ``eco.trust.updated.v1`` event of a notification, keyed by its country, signed by
+    ``signer`` (the workers refuse an unsigned one)."""
+    data = notice.event_data()
+    if signer is not None:
+        data = signer.sign(notice.id, TRUST_UPDATED, notice.country, data)
+    return events.new_envelope(TRUST_UPDATED, data, source=SOURCE,
                                subject=notice.country, id=notice.id, time=notice.published_at)
 
 
 def published(files: TrustRegistry, bootstrap: str) -> Replayed:
     """``files`` with every valid notification on ``eco.trust`` applied in order, as the
-    workers apply them; DependencyUnavailable without a broker."""
+    workers apply them (signed by an accepted trust key); DependencyUnavailable without a
+    broker."""
     found = feeds.run(feeds.read_events(bootstrap, TRUST_TOPIC))
-    notices, invalid = readable((e.id, e.data) for e in found
-                                if e.type == TRUST_UPDATED and e.subject == e.data["country"])
+    keys = notice_keys(Settings.from_env())
+    unsigned: list[tuple[str, str]] = []
+    signed = []
+    for e in found:
+        if e.type != TRUST_UPDATED or e.subject != e.data["country"]:
+            continue
+        try:
+            keys.verify(e.id, e.type, e.subject, e.data)
+        except SignatureInvalid as exc:
+            unsigned.append((e.id, str(exc)))
+            continue
+        signed.append(e)
+    notices, invalid = readable((e.id, e.data) for e in signed)
+    invalid = [*unsigned, *invalid]
     replayed = replay(files, notices)
     return Replayed(replayed.registry, (*invalid, *replayed.skipped))
 
@@ -186,7 +210,11 @@ def run_notify(args: argparse.Namespace) -> int:
     except (BadInput, ValueError) as exc:
         return _bad_input(str(exc))
     try:
-        feeds.run(feeds.publish(settings.kafka_bootstrap, [trust_event(notice)]))
+        signer = notice_signer(settings, TRUST_UPDATED)
+    except ConfigurationError as exc:
+        return _bad_input(str(exc))
+    try:
+        feeds.run(feeds.publish(settings.kafka_bootstrap, [trust_event(notice, signer)]))
     except DependencyUnavailable as exc:
         print(f"eco trust: {exc} (start one with `eco kafka start`)", file=sys.stderr)
         return EXIT_UNREACHABLE

@@ -37,7 +37,7 @@ def register(subparsers: Any) -> None:
         default=DEFAULT_TRUST_DIR,
         metavar="DIR",
         help="directory of PEM certificates of the issuing authorities "
-        f"(default {DEFAULT_TRUST_DIR}, written by `eco demo`)",
+        f"(default ECO_TRUST_DIR when set, else {DEFAULT_TRUST_DIR}, written by `eco demo`)",
     )
     parser.add_argument(
         "--with-updates",
@@ -51,6 +51,8 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     path: Path = args.file
     trust_dir: Path = args.trust
+    if trust_dir == DEFAULT_TRUST_DIR:
+        trust_dir = _configured_trust() or trust_dir
     try:
         document = path.read_bytes()
     except OSError as exc:
@@ -94,3 +96,13 @@ def run(args: argparse.Namespace) -> int:
 def _bad_input(message: str) -> int:
     print(f"eco verify: {message}", file=sys.stderr)
     return EXIT_BAD_INPUT
+
+
+def _configured_trust() -> Path | None:
+    """ECO_TRUST_DIR, when the deployment set it."""
+    from pipeline.settings import Settings
+
+    try:
+        return Settings.from_env().trust_dir
+    except ValueError:
+        return None

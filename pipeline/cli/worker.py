@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 from typing import Any
 
 from pipeline.cli import EXIT_BAD_INPUT, EXIT_UNREACHABLE
-from pipeline.errors import DependencyUnavailable
-from pipeline.settings import Settings
+from pipeline.configcheck import checked_settings, report
+from pipeline.errors import ConfigurationError, DependencyUnavailable
 
 
 def register(sub: Any) -> None:
@@ -38,14 +37,14 @@ def run(args: argparse.Namespace) -> int:
     from pipeline.logs import configure_logging, logging_config
     from pipeline.topics import create_topics
 
-    try:
-        settings = Settings.from_env()
-    except ValueError as exc:
-        print(f"eco worker: {exc}", file=sys.stderr)
+    stages = args.stage or STAGES
+    try:  # every problem of the configuration at once (pipeline/configcheck.py)
+        settings = checked_settings(signing="issuance" in stages)
+    except ConfigurationError as exc:
+        print(report("eco worker", exc), file=sys.stderr)
         return EXIT_BAD_INPUT
-    faust_level = os.environ.get("ECO_FAUST_LOG_LEVEL", "warning")
-    configure_logging(settings.log_level, settings.log_format, faust_level)
-    app = build_app(settings, args.stage or STAGES)
+    configure_logging(settings.log_level, settings.log_format, settings.faust_log_level)
+    app = build_app(settings, stages)
     # The tables' changelog topics too: a worker that joins before Faust created one never
     # learns its partitions, and a later rebalance then stops the stage that owns the table.
     changelogs = [table.changelog_topic.get_topic_name() for table in app.tables.values()]
@@ -61,6 +60,6 @@ def run(args: argparse.Namespace) -> int:
     # Faust's worker configures logging again when it starts: with the same handler.
     worker = Worker(app, loglevel=settings.log_level, quiet=True,
                     logging_config=logging_config(settings.log_level, settings.log_format,
-                                                  faust_level))
+                                                  settings.faust_log_level))
     worker.execute_from_commandline()
     return 0

@@ -69,6 +69,7 @@ class Stack:
             "ECO_RETRY_BACKOFF": "0.1s",
             "ECO_RETRY_ATTEMPTS": "4",
             "ECO_EXAMINATION_DATE": "2026-05-20",
+            "ECO_DEV_PKI": "true",
             **(overrides or {}),
         }
         kafka = LocalKafka(

@@ -23,10 +23,12 @@ from cryptography.hazmat.primitives import hashes
 from pipeline import events, feeds
 from pipeline.certificate.devpki import authority_certificate, certificate_pem, new_private_key
 from pipeline.certificate.model import IssuingOffice
+from pipeline.certificate.notices import notice_signer
 from pipeline.certificate.notification import TRUST_UPDATED
 from pipeline.certificate.numbering import ReferenceFormat
 from pipeline.issuing import CertificateFactory
 from pipeline.offices import load_offices
+from pipeline.settings import Settings
 from pipeline.submission import read_document, submission
 from tests.integration.harness import (
     SAMPLES,
@@ -105,7 +107,7 @@ def sign_now(stack: Stack, app_id: str, out: Path) -> Path:
     verified = [e for e in asyncio.run(feeds.read_events(stack.bootstrap, "eco.verification"))
                 if e.subject == app_id]
     data = verified[0].data
-    factory = CertificateFactory(load_offices(), stack.data_dir / "pki", out)
+    factory = CertificateFactory.development(load_offices(), stack.data_dir / "pki", out)
     document = json.loads(data["document"])
     certificate = factory.issue(
         document, data["items"], office=factory.office(document["issuing_office"]),
@@ -206,10 +208,14 @@ def test_an_invalid_notification_is_dead_lettered_and_the_next_one_applied(
         not_before=now - timedelta(days=1), not_after=now + timedelta(days=365))
     second_fingerprint = second.fingerprint(hashes.SHA256()).hex()
 
+    signer = notice_signer(Settings.from_env(stack.env), TRUST_UPDATED)
+
     def notice(pem: str) -> events.Envelope:
         data = {"country": "CN", "action": "ADD", "certificate_pem": pem,
                 "effective_at": now - timedelta(seconds=1), "published_at": now}
-        return events.new_envelope(TRUST_UPDATED, data, source="test", subject="CN")
+        event_id = str(uuid.uuid4())
+        return events.new_envelope(TRUST_UPDATED, signer.sign(event_id, TRUST_UPDATED, "CN", data),
+                                   source="test", subject="CN", id=event_id)
 
     bad, good = notice(office_pem), notice(certificate_pem(second).decode())
     asyncio.run(feeds.publish(stack.bootstrap, [bad, good]))  # one key: one partition, in order

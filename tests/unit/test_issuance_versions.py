@@ -12,8 +12,8 @@ import pytest
 from lxml import etree
 
 from pipeline import events
-from pipeline.certificate.devpki import generate_dev_pki
 from pipeline.certificate.document import NS
+from pipeline.certificate.trust import TrustRegistry
 from pipeline.certificate.verification import verify_certificate
 from pipeline.errors import BusinessRejection, InvalidInput
 from pipeline.issuing import CertificateFactory, IssuedDocument
@@ -40,7 +40,7 @@ LATER = datetime(2026, 6, 1, 3, 0, tzinfo=UTC)
 @pytest.fixture(scope="module")
 def factory(tmp_path_factory: pytest.TempPathFactory) -> CertificateFactory:
     home = tmp_path_factory.mktemp("issuing")
-    return CertificateFactory(load_offices(), home / "pki", home / "documents")
+    return CertificateFactory.development(load_offices(), home / "pki", home / "documents")
 
 
 @pytest.fixture(scope="module")
@@ -173,7 +173,7 @@ def test_a_certified_true_copy_keeps_number_and_certification_date_and_verifies(
     assert certification.findtext(f"{NS}Endorsement") == "CERTIFIED TRUE COPY"
     assert certification.findtext(f"{NS}Date") == FIRST.date().isoformat()
     assert root.findtext(f"{NS}Version") == "2"
-    trust = generate_dev_pki(factory.pki_dir, []).trust_registry()
+    trust = TrustRegistry.from_dir(factory.keys.trust_dir)
     verified = verify_certificate(copy.xml, trust)
     assert verified.number == certificate.number and verified.version == 2
     with pytest.raises(ValueError, match="must follow"):

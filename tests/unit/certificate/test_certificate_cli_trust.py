@@ -25,9 +25,12 @@ def pki(rsa_pki: DevPki) -> DevPki:
 
 
 @pytest.fixture(autouse=True)
-def no_broker(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A broker address where nothing listens: nothing can be published by accident."""
+def no_broker(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A broker address where nothing listens: nothing can be published by accident; the
+    development notice keys sign the notifications."""
     monkeypatch.setenv("ECO_KAFKA_BOOTSTRAP", f"127.0.0.1:{free_port()}")
+    monkeypatch.setenv("ECO_DEV_PKI", "true")
+    monkeypatch.setenv("ECO_DATA_DIR", str(tmp_path / "data"))
 
 
 def _eco(*argv: str) -> int:

@@ -89,7 +89,7 @@ def test_the_development_tls_gives_https_with_client_certificates(
     assert dev.complete()
     before = dev.ca_file.read_bytes()
     assert generate_dev_tls(tmp_path / "tls").ca_file.read_bytes() == before  # kept
-    settings = Settings(data_dir=tmp_path, sandbox_url="https://127.0.0.1:1")
+    settings = Settings(data_dir=tmp_path, sandbox_url="https://127.0.0.1:1", dev_pki=True)
     context = customs_client_context(settings)
     assert context is not None
     assert customs_client_context(Settings(data_dir=tmp_path)) is None  # plain http
