@@ -175,8 +175,9 @@ def test_sequence_keys_spread_one_office_over_the_partitions() -> None:
 
 def test_an_issued_certificate_carries_the_applicants_registration(tmp_path: Path) -> None:
     """Form E Rule 8(c): the office numbers and signs; the number embeds the applicant."""
-    factory = CertificateFactory(load_offices(), tmp_path / "pki", tmp_path / "documents",
-                                 parse_reference_formats(""))
+    factory = CertificateFactory.development(load_offices(), tmp_path / "pki",
+                                             tmp_path / "documents")
+    factory.formats = parse_reference_formats("")
     document = json.loads((SAMPLES / "02-acfta-kettles-th.json").read_text())
     items = [{"item_no": 1, "criterion": "RVC", "box": "55%", "rvc_percent": "55.00"}]
     issued = factory.issue(document, items, office=factory.office("CN-NGB"), serial=7,

@@ -38,8 +38,7 @@ VERIFIED_AT = datetime(2026, 12, 31, 23, 59, 58, 700000, tzinfo=UTC)
 @pytest.fixture(scope="module")
 def issuer(tmp_path_factory: pytest.TempPathFactory) -> Issuer:
     home: Path = tmp_path_factory.mktemp("issuing")
-    factory = CertificateFactory(load_offices(), home / "pki", home / "documents")
-    factory.ensure_dev_pki()
+    factory = CertificateFactory.development(load_offices(), home / "pki", home / "documents")
     return Issuer(factory, TrustRegistry.from_dir(home / "pki" / "trust"))
 
 
