@@ -105,6 +105,7 @@ def run_demo(out: Path, samples: Path = SAMPLES, timeout: float = 240.0) -> int:
     try:
         services.start("sandbox-customs", "sandbox-customs", "--delay", "0.5")
         services.start("worker", "worker")
+        services.start_receiver()
         _say(f"[demo] worker and sandbox customs (VN, TH, MY) at {settings.sandbox_url} "
              f"starting; logs in {logs}")
         try:

@@ -44,3 +44,20 @@ TRUST_AUTHORITIES = Gauge(
     "Issuing authorities in force now in this worker's trust registry, by country (Rule 3).",
     ["country"],
 )
+# The callback receiver and the reconciliation poller (``eco receiver``).
+CUSTOMS_RESPONSES_RECORDED = Counter(
+    "eco_customs_responses_recorded_total",
+    "Customs responses written to eco.customs-response, by country and how they came "
+    "(callback, reconciliation).",
+    ["country", "via"],
+)
+RECONCILIATION_CALLS = Counter(
+    "eco_reconciliation_calls_total",
+    "Status calls of the reconciliation poller, by country and outcome "
+    "(decided, pending, failed).",
+    ["country", "outcome"],
+)
+RECONCILIATION_AWAITING = Gauge(
+    "eco_reconciliation_awaiting",
+    "Certificate versions delivered and still awaiting a customs decision, as the topics say.",
+)

@@ -143,6 +143,7 @@ class BenchStack:
         /readyz answers 200, DependencyUnavailable if it dies or the deadline passes."""
         self.services.start("sandbox-customs", "sandbox-customs", "--delay", SANDBOX_DELAY)
         self.services.start("worker", "worker")
+        self.services.start_receiver()
         self.services.wait_ready(f"http://127.0.0.1:{self.env['ECO_WORKER_WEB_PORT']}/readyz",
                                  timeout)
 
