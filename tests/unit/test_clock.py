@@ -1,0 +1,48 @@
+"""One clock for a certificate; the year boundary; the superseding version's deadline."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from pipeline.certificate.numbering import SerialAllocation
+from pipeline.clock import examination_day, issue_moment
+from pipeline.deadlines import response_deadline_on_delivery
+
+LATE = datetime(2026, 12, 31, 23, 59, 58, 700000, tzinfo=UTC)
+
+
+def test_the_examination_day_comes_from_the_event_or_the_setting() -> None:
+    assert examination_day(None, LATE) == date(2026, 12, 31)
+    assert examination_day(date(2026, 5, 20), LATE) == date(2026, 5, 20)
+
+
+def test_a_certificate_is_dated_the_day_it_was_examined_against() -> None:
+    """The demo examines as of 2026-05-20: its certificates are dated that day, not today."""
+    dated = issue_moment(date(2026, 5, 20), datetime(2026, 12, 1, 9, 30, 5, 123, tzinfo=UTC))
+    assert dated == datetime(2026, 5, 20, 9, 30, 5, tzinfo=UTC)
+
+
+def test_a_replay_across_new_year_keeps_the_year_and_the_serial() -> None:
+    """Examined on 31 December, the worker crashed after allocating serial 7 of 2026, the
+    replay runs on 1 January: same issue moment, so the same sequence (office:2026) and the
+    same serial, and 2026 has no gap."""
+    first = issue_moment(None, LATE)
+    replayed = issue_moment(None, LATE)  # the same event, read again in 2027
+    assert first == replayed and first.year == 2026
+    allocated = SerialAllocation(6, "app-6", "app-6").next_for("app-7", "app-7", recorded=True)
+    again = allocated.next_for("app-7", "app-7", recorded=False)
+    assert (allocated.serial, again.serial) == (7, 7)
+
+
+def test_a_superseding_version_gets_its_own_response_deadline() -> None:
+    first = response_deadline_on_delivery({}, certificate_number="E26", version=1,
+                                          country="VN", delivered_at=100.0, allowed=60.0)
+    assert first is not None and first["deadline"] == 160.0
+    decided = {**first, "decided": True, "alerted": True}
+    assert response_deadline_on_delivery(decided, certificate_number="E26", version=1,
+                                         country="VN", delivered_at=130.0, allowed=60.0) is None
+    second = response_deadline_on_delivery(decided, certificate_number="E26", version=2,
+                                           country="VN", delivered_at=500.0, allowed=60.0)
+    assert second is not None
+    assert (second["version"], second["deadline"], second["decided"], second["alerted"]) == (
+        2, 560.0, False, False)
