@@ -22,6 +22,7 @@ from agents.alerts import raise_alert
 from agents.frame import StageContext, derived_id, install_stage, json_table, raw_topic
 from connectors.customs.box4 import box4_code_list
 from pipeline import events
+from pipeline.deadlines import response_deadline_on_delivery
 from pipeline.events import Envelope
 from pipeline.metrics import AWAITING_RESPONSES
 from pipeline.settings import Settings
@@ -44,13 +45,14 @@ def install(app: faust.App, settings: Settings) -> None:
         if envelope.type == "eco.certificate.issued.v1":
             verifying[app_id] = {**verifying[app_id], "agreement": d.get("agreement")}
         elif envelope.type == "eco.transmission.delivered.v1":
-            if not awaiting[app_id]:
-                deadline = d["delivered_at"].timestamp() + settings.deadline_for(str(country))
-                awaiting[app_id] = {"certificate_number": number, "version": d["version"],
-                                    "country": country, "deadline": deadline,
-                                    "alerted": False, "decided": False, "round": 1}
-                ctx.log.info("response_deadline_set", country=country,
-                             deadline=datetime.fromtimestamp(deadline, UTC).isoformat())
+            entry = response_deadline_on_delivery(
+                awaiting[app_id], certificate_number=str(number), version=int(d["version"]),
+                country=str(country), delivered_at=d["delivered_at"].timestamp(),
+                allowed=settings.deadline_for(str(country)))
+            if entry is not None:  # the first delivery, or a superseding version's
+                awaiting[app_id] = entry
+                ctx.log.info("response_deadline_set", country=country, version=d["version"],
+                             deadline=datetime.fromtimestamp(entry["deadline"], UTC).isoformat())
         elif envelope.type == "eco.certificate.clarified.v1":
             _on_clarified(envelope, ctx, awaiting, verifying, settings)
         elif envelope.type == "eco.transmission.failed.v1":

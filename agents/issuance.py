@@ -23,14 +23,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import UTC, datetime
 from typing import Any
 
 import faust
 
 from agents.frame import StageContext, derived_id, install_stage, json_table
 from agents.trust import trust_view
-from pipeline import events, versions
+from pipeline import clock, events, versions
 from pipeline.certificate.numbering import SerialAllocation
 from pipeline.certificate.verification import verify_certificate
 from pipeline.errors import BusinessRejection, SignatureInvalid
@@ -113,7 +112,8 @@ def install(app: faust.App, settings: Settings) -> None:
         if not record:
             document = json.loads(envelope.data["document"])
             office = factory.office(str(document.get("issuing_office") or ""))
-            now = datetime.now(UTC).replace(microsecond=0)
+            # Dated by the examination's event: a replay gets the same year and serial.
+            now = clock.issue_moment(envelope.data["completed_at"])
             sequence_key, allocation = allocate(office.code, now.year, application_id,
                                                 application_id)
             serial = allocation.serial
@@ -159,7 +159,7 @@ def install(app: faust.App, settings: Settings) -> None:
             outputs = [versions.Output.from_json(o) for o in applied]
         else:
             versions.check_request(request, record)
-            now = datetime.now(UTC).replace(microsecond=0)
+            now = clock.issue_moment(envelope.time)  # the request's time: a replay, the same
             office = factory.office(record["issuing_office"])
             certificate: IssuedDocument | None = None
             serial: int | None = None

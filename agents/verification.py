@@ -20,7 +20,7 @@ import faust
 from agents.alerts import raise_alert
 from agents.frame import StageContext, derived_id, install_stage, json_table
 from agents.registers import DECLARATIONS_TABLE, DETERMINATIONS_TABLE, global_table
-from pipeline import events
+from pipeline import clock, events
 from pipeline.application import Application, parse_application
 from pipeline.errors import InvalidApplication, Problem
 from pipeline.events import Envelope
@@ -79,7 +79,8 @@ def install(app: faust.App, settings: Settings, rules: RuleBook | None = None,
             # A resubmission replaces an application that waited for documents.
             state = {"document": envelope.data["document"],
                      "agreement": envelope.data["agreement"],
-                     "submitted_id": envelope.id, "supplied": []}
+                     "submitted_id": envelope.id, "supplied": [],
+                     "submitted_at": envelope.time.isoformat()}
         elif envelope.type == SUPPLIED:
             state = dict(waiting[app_id])
             if not state:
@@ -100,8 +101,11 @@ def install(app: faust.App, settings: Settings, rules: RuleBook | None = None,
         application = parse_application(document, source=app_id)
         cited = {m.supplier_declaration for item in application.items
                  for m in item.materials or () if m.supplier_declaration}
+        # One clock (pipeline/clock.py): as of the submission, never the wall clock at replay.
+        submitted_at = datetime.fromisoformat(state.get("submitted_at") or
+                                              trigger.time.isoformat())
         outcome = verify_application(
-            application, rulebook, settings.examination_day(),
+            application, rulebook, clock.examination_day(settings.examination_date, submitted_at),
             declarations=cited_declarations(cited, declarations),
             determinations=stored_determinations(application, determinations),
             evidence=evidence_table, supplied=frozenset(state["supplied"]),

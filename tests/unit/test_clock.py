@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from pipeline.certificate.numbering import SerialAllocation
-from pipeline.clock import examination_day, issue_moment
+from pipeline.clock import SAMPLES_DAY, examination_day, issue_moment, shift_dates
 from pipeline.deadlines import response_deadline_on_delivery
 
 LATE = datetime(2026, 12, 31, 23, 59, 58, 700000, tzinfo=UTC)
@@ -16,18 +16,30 @@ def test_the_examination_day_comes_from_the_event_or_the_setting() -> None:
     assert examination_day(date(2026, 5, 20), LATE) == date(2026, 5, 20)
 
 
-def test_a_certificate_is_dated_the_day_it_was_examined_against() -> None:
-    """The demo examines as of 2026-05-20: its certificates are dated that day, not today."""
-    dated = issue_moment(date(2026, 5, 20), datetime(2026, 12, 1, 9, 30, 5, 123, tzinfo=UTC))
-    assert dated == datetime(2026, 5, 20, 9, 30, 5, tzinfo=UTC)
+def test_a_certificate_is_dated_by_its_examination_event() -> None:
+    dated = issue_moment(datetime(2026, 12, 1, 16, 30, 5, 123, tzinfo=UTC).astimezone())
+    assert dated == datetime(2026, 12, 1, 16, 30, 5, tzinfo=UTC)
+
+
+def test_samples_move_with_today_so_departure_and_issue_agree() -> None:
+    """Written for 2026-05-20 (departure on 05-10), examined on 2026-12-01: the departure
+    moves to 11-21, ten days before the examination as before, and is not retroactive by
+    accident."""
+    sample = {"transport": {"departure_date": "2026-05-10", "vessel": "2026-05-10 X"},
+              "invoices": [{"number": "INV-2026-0042", "date": "2026-04-30"}], "n": 3}
+    days = (date(2026, 12, 1) - SAMPLES_DAY).days
+    moved = shift_dates(sample, days)
+    assert moved == {"transport": {"departure_date": "2026-11-21", "vessel": "2026-05-10 X"},
+                     "invoices": [{"number": "INV-2026-0042", "date": "2026-11-11"}], "n": 3}
+    assert sample["transport"]["departure_date"] == "2026-05-10"  # type: ignore[index]
 
 
 def test_a_replay_across_new_year_keeps_the_year_and_the_serial() -> None:
     """Examined on 31 December, the worker crashed after allocating serial 7 of 2026, the
     replay runs on 1 January: same issue moment, so the same sequence (office:2026) and the
     same serial, and 2026 has no gap."""
-    first = issue_moment(None, LATE)
-    replayed = issue_moment(None, LATE)  # the same event, read again in 2027
+    first = issue_moment(LATE)
+    replayed = issue_moment(LATE)  # the same event, read again in 2027
     assert first == replayed and first.year == 2026
     allocated = SerialAllocation(6, "app-6", "app-6").next_for("app-7", "app-7", recorded=True)
     again = allocated.next_for("app-7", "app-7", recorded=False)
