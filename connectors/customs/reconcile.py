@@ -100,17 +100,20 @@ class ReconciliationPoller:
                 await self._follow()
             except (KafkaError, OSError) as exc:
                 log.warning("reconciliation_follow_failed", reason=str(exc))
-                await asyncio.sleep(self.every)  # wait out the broker before following again
+            await asyncio.sleep(self.every)  # wait out the broker before following again
 
     async def _follow(self) -> None:
         consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False,
                                     auto_offset_reset="earliest", request_timeout_ms=15000)
         await consumer.start()
         try:
+            if any(consumer.partitions_for_topic(t) is None for t in TOPICS):
+                await consumer._client.force_metadata_update()  # topics created meanwhile
             partitions = [TopicPartition(t, p) for t in TOPICS
                           for p in sorted(consumer.partitions_for_topic(t) or ())]
             if not partitions:
-                raise KafkaError(f"the topics {', '.join(TOPICS)} do not exist yet")
+                log.info("reconciliation_waiting_for_topics", topics=list(TOPICS))
+                return
             consumer.assign(partitions)
             # Each (re)start reads everything again; the ledger skips event ids it has folded.
             await consumer.seek_to_beginning(*partitions)
@@ -126,7 +129,7 @@ class ReconciliationPoller:
                     log.info("reconciliation_caught_up",
                              awaiting=sum(e.awaiting for e in self.ledger.entries.values()))
         finally:
-            await consumer.stop()
+            await _stop(consumer)
 
     def _fold(self, record: object) -> None:
         try:
@@ -140,3 +143,14 @@ class ReconciliationPoller:
                                               envelope.subject, envelope.data, envelope.time)
         except (KeyError, TypeError, ValueError) as exc:
             log.warning("reconciliation_event_skipped", ce_id=envelope.id, reason=str(exc))
+
+
+async def _stop(consumer: AIOKafkaConsumer) -> None:
+    """Stop the consumer; aiokafka may let a CancelledError of its own routines out of
+    ``stop``, which must not end the poller unless the poller itself is being cancelled."""
+    try:
+        await consumer.stop()
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise

@@ -39,6 +39,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"eco receiver: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     configure_logging(settings.log_level)
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(line_buffering=True)  # one log line per event, as it happens
     try:
         asyncio.run(_serve(settings, reconcile=not args.no_reconcile))
     except DependencyUnavailable as exc:

@@ -16,8 +16,14 @@ from typing import Any
 
 import pytest
 
-from tests.integration.faults import Load, accepted, nothing_issued_twice_no_serial_skipped
-from tests.integration.harness import Stack, wait_for
+from pipeline.submission import read_document, submission
+from tests.integration.faults import (
+    LOAD_SAMPLES,
+    Load,
+    accepted,
+    nothing_issued_twice_no_serial_skipped,
+)
+from tests.integration.harness import SAMPLES, Stack, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
@@ -164,3 +170,164 @@ def _sandbox_stats(stack: Stack) -> dict[str, Any]:
     with urllib.request.urlopen(url, context=context, timeout=10) as response:
         stats: dict[str, Any] = json.loads(response.read())
     return stats
+
+
+def _sample() -> dict[str, Any]:
+    return read_document(SAMPLES / LOAD_SAMPLES[0])[0]
+
+
+INPUT_TOPICS = ("eco.application", "eco.verification", "eco.issuance-commands",
+                "eco.issuance-requests", "eco.issuance", "eco.transmission",
+                "eco.customs-response", "eco.deadlines", "eco.supplier-declaration",
+                "eco.origin-determination", "eco.trust")
+
+
+def _poisons(key: bytes, value: bytes, headers: list[tuple[str, bytes]]
+             ) -> dict[str, tuple[bytes, list[tuple[str, bytes]]]]:
+    """Each kind of bad record, made from one good application record."""
+    from pipeline.events.codec import MARKER
+    from pipeline.events.schemas import dataschema_of
+
+    def with_headers(**changes: bytes) -> list[tuple[str, bytes]]:
+        return [(k, changes.get(k, v)) for k, v in headers]
+
+    return {
+        "not single-object Avro": (b"<xml>not avro</xml>", headers),
+        "unknown fingerprint": (MARKER + b"\x01" * 8 + value[10:], headers),
+        "truncated datum": (value[: len(value) // 2], headers),
+        "valid datum of the wrong type": (value, with_headers(
+            ce_type=b"eco.customs.responded.v1",
+            ce_dataschema=dataschema_of("eco.customs.responded.v1").encode())),
+        "large garbage": (b"\x00" * 900_000, headers),
+        "no CloudEvents headers": (value, []),
+        "invalid CloudEvents headers": (value, with_headers(ce_specversion=b"0.3",
+                                                            ce_time=b"yesterday")),
+    }
+
+
+def test_poison_on_every_input_topic_is_dead_lettered_while_the_stages_go_on(
+        faulty: Stack) -> None:
+    import asyncio
+
+    from aiokafka import AIOKafkaProducer
+    from aiokafka.errors import MessageSizeTooLargeError
+
+    from pipeline import events
+    from tests.integration.harness import read_all
+
+    stack = faulty
+    template = submission(_sample(), source="poison", id_suffix="-poison-template").envelope
+    key, value, headers = events.to_record(template)
+    placed: dict[tuple[str, int, int], str] = {}
+
+    async def publish() -> str:
+        producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap, acks="all",
+                                    max_request_size=4 * 1024 * 1024)
+        await producer.start()
+        try:
+            for topic in INPUT_TOPICS:
+                for kind, (bad, bad_headers) in _poisons(key, value, headers).items():
+                    meta = await producer.send_and_wait(topic, bad, key=key,
+                                                        headers=bad_headers)
+                    placed[(topic, meta.partition, meta.offset)] = kind
+            try:
+                await producer.send_and_wait("eco.application", b"\x00" * 2_000_000, key=key,
+                                             headers=headers)
+            except MessageSizeTooLargeError as exc:
+                return type(exc).__name__
+            return "accepted"
+        finally:
+            await producer.stop()
+
+    started = time.monotonic()
+    oversized = asyncio.run(publish())
+    assert oversized == "MessageSizeTooLargeError", "the broker took a record over its limit"
+    ids = Load(stack, 4, 8.0, "after-poison").start().join()
+    settle = accepted(stack, ids, 240, "good applications accepted behind the poison")
+
+    def dead_lettered() -> dict[tuple[str, int, int], list[dict[str, str]]]:
+        found: dict[tuple[str, int, int], list[dict[str, str]]] = {}
+        for record in read_all(stack, "eco.deadletter"):
+            h = {k: v.decode("utf-8", "replace") for k, v in record.headers}
+            if "eco_dlq_topic" in h:
+                where = (h["eco_dlq_topic"], int(h["eco_dlq_partition"]),
+                         int(h["eco_dlq_offset"]))
+                found.setdefault(where, []).append(h)
+        return found if set(placed) <= set(found) else {}
+
+    letters = wait_for(dead_lettered, 240, "a dead letter for every poisoned record")
+    for where, kind in placed.items():
+        reasons = [h["eco_dlq_reason"] for h in letters[where]]
+        assert all(reasons), (where, kind)
+        assert all(h["eco_dlq_error"] == "UndecodableEvent" for h in letters[where]), (
+            where, kind, letters[where])
+    nothing_issued_twice_no_serial_skipped(stack, ids)
+    figures("poison", poisoned_records=len(placed), topics=len(INPUT_TOPICS),
+            kinds=len(_poisons(key, value, headers)) + 1,
+            dead_letters=sum(len(letters[w]) for w in placed),
+            oversized=oversized, good_accepted=len(ids),
+            good_accepted_after_s=round(settle, 1),
+            all_dead_lettered_after_s=round(time.monotonic() - started, 1))
+
+
+def test_a_dead_letter_is_replayed_once_with_its_original_event_id(faulty: Stack) -> None:
+    import asyncio
+
+    from aiokafka import AIOKafkaProducer
+
+    from pipeline import events
+    from tests.integration.harness import eco, read_all
+
+    stack = faulty
+    envelope = submission(_sample(), source="replay",
+                          id_suffix=f"-replay-{time.time_ns()}").envelope
+    key, value, headers = events.to_record(envelope)
+    dlq = [*headers, ("eco_dlq_reason", b"no key for office (since installed)"),
+           ("eco_dlq_error", b"DependencyUnavailable"), ("eco_dlq_stage", b"verification"),
+           ("eco_dlq_topic", b"eco.application"), ("eco_dlq_partition", b"0"),
+           ("eco_dlq_offset", b"0"), ("eco_dlq_attempts", b"5"),
+           ("eco_dlq_time", b"2026-05-20T08:00:00Z")]
+
+    async def dead_letter() -> str:
+        producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap, acks="all")
+        await producer.start()
+        try:
+            meta = await producer.send_and_wait("eco.deadletter", value, key=key, headers=dlq)
+            return f"{meta.partition}:{meta.offset}"
+        finally:
+            await producer.stop()
+
+    ref = asyncio.run(dead_letter())
+    listed = eco(stack, "deadletter", "list", "--stage", "verification", "--reason",
+                 "since installed", "--json")
+    assert listed.returncode == 0, listed.stderr
+    [line] = [json.loads(x) for x in listed.stdout.splitlines() if ref in x]
+    assert line["ce_id"] == envelope.id and line["topic"] == "eco.application"
+    shown = eco(stack, "deadletter", "show", ref)
+    assert shown.returncode == 0 and "eco.application.submitted.v1" in shown.stdout
+    assert eco(stack, "deadletter", "show", "9:999999").returncode == 1
+    assert eco(stack, "deadletter", "list", "--since", "last week").returncode == 2
+
+    first = eco(stack, "deadletter", "replay", ref)
+    assert first.returncode == 0, first.stdout + first.stderr
+    accepted(stack, [envelope.subject], 180, "the replayed application accepted")
+    again = eco(stack, "deadletter", "replay", ref)
+    assert again.returncode == 1 and "replayed before" in again.stdout
+    forced = eco(stack, "deadletter", "replay", ref, "--again")
+    assert forced.returncode == 0, forced.stdout + forced.stderr
+
+    def replays() -> list[Any]:
+        return [r for r in read_all(stack, "eco.deadletter-replays")
+                if json.loads(r.value)["deadletter"] == ref]
+
+    assert len(wait_for(lambda: len(replays()) == 2 and replays(), 60, "two replay records")) == 2
+    redriven = [r for r in read_all(stack, "eco.application")
+                if dict(r.headers).get("eco_replay_of") == f"eco.deadletter:{ref}".encode()]
+    assert len(redriven) == 2
+    assert all(dict(r.headers)["ce_id"] == envelope.id.encode() for r in redriven)
+    # The second replay was skipped by the stage: still one certificate, one verification.
+    verifications = [r for r in read_all(stack, "eco.verification")
+                     if r.key == key]
+    assert len(verifications) == 1, "the stage processed the same event id twice"
+    nothing_issued_twice_no_serial_skipped(stack, [envelope.subject])
+    figures("deadletter replay", replays=2, reprocessed=1, certificates=1)
