@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import UTC, date, datetime
+from pathlib import Path
 
+import pytest
+
+from pipeline.application import parse_application
 from pipeline.certificate.numbering import SerialAllocation
 from pipeline.clock import SAMPLES_DAY, examination_day, issue_moment, shift_dates
 from pipeline.deadlines import response_deadline_on_delivery
+from pipeline.origin import RuleBook, examine
+
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 
 LATE = datetime(2026, 12, 31, 23, 59, 58, 700000, tzinfo=UTC)
 
@@ -58,3 +67,18 @@ def test_a_superseding_version_gets_its_own_response_deadline() -> None:
     assert second is not None
     assert (second["version"], second["deadline"], second["decided"], second["alerted"]) == (
         2, 560.0, False, False)
+
+
+@pytest.mark.parametrize("sample", sorted(p.name for p in SAMPLES.glob("*.json")))
+def test_a_sample_moved_to_today_is_examined_as_it_was_on_its_own_day(sample: str) -> None:
+    """What the demo relies on: the same verdict, reasons and retroactive note today."""
+    document = json.loads((SAMPLES / sample).read_text(encoding="utf-8"))
+    today = date(2026, 12, 1)
+    moved = shift_dates(document, (today - SAMPLES_DAY).days)
+    rules = RuleBook.load([SAMPLES / "psr-demo.csv"])
+    then = examine(parse_application(document, sample), rules, SAMPLES_DAY).to_json()
+    now = examine(parse_application(moved, sample), rules, today).to_json()
+    days = (today - SAMPLES_DAY).days
+    then_moved = re.sub(r"\d{4}-\d{2}-\d{2}",
+                        lambda m: shift_dates(m.group(0), days), json.dumps(then))
+    assert json.dumps(now) == then_moved
