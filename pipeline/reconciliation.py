@@ -22,6 +22,8 @@ CLARIFIED = "eco.certificate.clarified.v1"
 RESPONDED = "eco.customs.responded.v1"
 # The statuses that answer the question "preference given?" (an ACK only says "received").
 DECISIONS = frozenset({"PREFERENCE_GIVEN", "PREFERENCE_NOT_GIVEN", "VERIFICATION_REQUESTED"})
+# What closes a round: a decision, or a technical rejection (no decision will follow it).
+CLOSING = DECISIONS | {"TECH_REJECTED"}
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,7 @@ def fold(ledger: Ledger, event_id: str, event_type: str, subject: str,
     nothing. ``at`` is the event's time, used when its data carries none."""
     if event_id in ledger.seen or event_type not in (DELIVERED, CLARIFIED, RESPONDED):
         return ledger
-    if event_type == RESPONDED and data.get("status") not in DECISIONS:
+    if event_type == RESPONDED and data.get("status") not in CLOSING:
         return replace(ledger, seen=ledger.seen | {event_id})
     key = CertificateKey(str(data["importing_country"]).upper(),
                          str(data["certificate_number"]), int(data["version"]))

@@ -94,3 +94,11 @@ def test_due_is_bounded_oldest_first_and_not_asked_again_too_soon() -> None:
     assert [e.key.certificate_number for e in due(ledger, now + 1, 60, asked, 10)] == [
         "E260004", "E260005"]
     assert len(due(ledger, now + 61, 60, asked, 10)) == 5, "asked again after the interval"
+
+
+def test_a_technical_rejection_ends_the_wait() -> None:
+    ledger = fold_all(Ledger(), [
+        ("d1", DELIVERED, "app-1", delivered(), T0),
+        ("r1", RESPONDED, "app-1", responded("TECH_REJECTED"), T0),
+    ])
+    assert not ledger.entries[KEY].awaiting
