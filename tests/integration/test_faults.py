@@ -89,8 +89,9 @@ def test_worker_killed_five_times_under_load_loses_nothing(faulty: Stack) -> Non
 
 def test_broker_restart_under_load_loses_nothing(faulty: Stack) -> None:
     stack = faulty
-    load = Load(stack, 30, 4.0, "broker").start()
-    wait_for(lambda: len(load.ids) >= 10, 120, "the load to get going")
+    load = Load(stack, 40, 3.0, "broker").start()
+    wait_for(lambda: len(load.ids) >= 6, 120, "the load to get going")
+    submitted_before = len(load.ids)
     stack.kafka.stop()
     assert not stack.kafka.is_running()
     down = time.monotonic()
@@ -103,10 +104,12 @@ def test_broker_restart_under_load_loses_nothing(faulty: Stack) -> None:
             stack.stop(name)
             stack.start_worker() if name == "worker" else stack.start_receiver()
     ids = load.join()
+    assert submitted_before < len(ids), "the load did not go on across the outage"
     settle = accepted(stack, ids, 300, "every application accepted after the broker restart")
     offices = nothing_issued_twice_no_serial_skipped(stack, ids)
     figures("broker restart", applications=len(ids), broker_down_s=round(back, 1),
             client_retries=load.retries, restarted=restarted,
+            submitted_before_outage=submitted_before,
             settled_after_broker_back_s=round(settle, 1), serials=offices)
 
 
