@@ -183,9 +183,12 @@ def _client_positions(consumer: Any) -> dict[Any, int | None]:
     empty where the client does not expose them."""
     try:
         assignment = consumer._thread._consumer._subscription.subscription.assignment
-        return {tp: assignment.state_value(tp).position for tp in assignment.tps if _ours(tp)}
-    except AttributeError:
+        states = {tp: assignment.state_value(tp) for tp in assignment.tps if _ours(tp)}
+    except (AttributeError, KeyError):
         return {}
+    # A partition awaiting a reset (after a seek to the beginning, say) has no position yet.
+    return {tp: state.position for tp, state in states.items()
+            if getattr(state, "has_valid_position", False)}
 
 
 async def _patched_getmany(self: Any, active_partitions: Any, timeout: float) -> Any:
@@ -194,7 +197,10 @@ async def _patched_getmany(self: Any, active_partitions: Any, timeout: float) ->
     # A seek while the records were fetched makes them and the positions say nothing about
     # holes: skip (a hole missed here is found again when the records are fetched again).
     if getattr(self, SEEK_EPOCH, 0) == epoch:
-        record_holes(self, records or {}, _client_positions(self))
+        try:
+            record_holes(self, records or {}, _client_positions(self))
+        except Exception as exc:  # never stop the fetcher: a missed hole only delays a commit
+            self.log.warning("eco: holes not recorded: %r", exc)
     return records
 
 

@@ -209,3 +209,15 @@ def test_a_marker_after_the_last_record_is_a_hole_by_the_clients_position() -> N
     faustfix.record_holes(consumer, {OURS: _fetched(0, 1, 2)}, {OURS: 4, THEIRS: 9})
     assert faustfix._patched_new_offset(consumer, OURS) == 4
     assert not consumer._gap[THEIRS]
+
+
+def test_a_partition_without_a_position_yet_is_left_alone() -> None:
+    awaiting_reset = SimpleNamespace(has_valid_position=False)
+    placed = SimpleNamespace(has_valid_position=True, position=12)
+    assignment = SimpleNamespace(tps={OURS, THEIRS, TP("eco.issuance", 0)},
+                                 state_value={OURS: placed, THEIRS: placed,
+                                              TP("eco.issuance", 0): awaiting_reset}.__getitem__)
+    consumer = SimpleNamespace(_thread=SimpleNamespace(_consumer=SimpleNamespace(
+        _subscription=SimpleNamespace(subscription=SimpleNamespace(assignment=assignment)))))
+    assert faustfix._client_positions(consumer) == {OURS: 12}
+    assert faustfix._client_positions(SimpleNamespace()) == {}
