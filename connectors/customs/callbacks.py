@@ -10,6 +10,7 @@ found by the reconciliation poller, is counted once by every stage.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import structlog
 from aiohttp import web
@@ -35,6 +36,7 @@ class ResponseRecorder:
     def __init__(self, bootstrap: str) -> None:
         self.bootstrap = bootstrap
         self._producer: AIOKafkaProducer | None = None
+        self._started = False
 
     async def start(self) -> None:
         producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all",
@@ -46,8 +48,20 @@ class ResponseRecorder:
             raise DependencyUnavailable(
                 f"Kafka broker at {self.bootstrap} does not answer: {exc}") from exc
         self._producer = producer
+        self._started = True
+
+    async def _renew(self) -> None:
+        """A fresh producer after a failed send: an idempotent producer whose sequence the
+        broker lost (a broker restart) refuses every later send (OutOfOrderSequenceNumber)."""
+        old, self._producer = self._producer, None
+        if old is not None:
+            with contextlib.suppress(KafkaError, OSError):
+                await old.stop()
+        with contextlib.suppress(DependencyUnavailable):
+            await self.start()  # else the next record tries again
 
     async def stop(self) -> None:
+        self._started = False
         if self._producer is not None:
             await self._producer.stop()
             self._producer = None
@@ -55,8 +69,10 @@ class ResponseRecorder:
     async def record(self, response: CustomsResponse, via: str = "callback") -> str:
         """Publish the response's event; returns its id. DependencyUnavailable if the broker
         did not acknowledge it in time (nothing is answered 2xx then)."""
+        if self._producer is None and self._started:
+            await self._renew()
         if self._producer is None:
-            raise DependencyUnavailable("the receiver is not connected to Kafka yet")
+            raise DependencyUnavailable("the receiver is not connected to Kafka")
         envelope = response_event(response)
         key, value, headers = events.to_record(envelope)
         try:
@@ -64,6 +80,7 @@ class ResponseRecorder:
                 self._producer.send_and_wait(RESPONSE_TOPIC, value, key=key, headers=headers),
                 SEND_TIMEOUT)
         except (TimeoutError, KafkaError, OSError) as exc:
+            await self._renew()
             raise DependencyUnavailable(f"cannot record the customs response: {exc}") from exc
         CUSTOMS_RESPONSES_RECORDED.labels(response.importing_country, via).inc()
         log.info("customs_response_recorded", application_id=response.application_id,
