@@ -21,7 +21,7 @@ from agents.web import response_event
 from connectors.customs.receiver import CustomsAuthenticator, response_routes
 from connectors.customs.registry import CountryRegistry
 from connectors.customs.responses import CustomsResponse
-from pipeline import events
+from pipeline import events, feeds
 from pipeline.errors import DependencyUnavailable
 from pipeline.metrics import CUSTOMS_RESPONSES_RECORDED
 
@@ -39,15 +39,7 @@ class ResponseRecorder:
         self._started = False
 
     async def start(self) -> None:
-        producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all",
-                                    enable_idempotence=True, request_timeout_ms=15000)
-        try:
-            await producer.start()
-        except (KafkaError, OSError) as exc:
-            await producer.stop()
-            raise DependencyUnavailable(
-                f"Kafka broker at {self.bootstrap} does not answer: {exc}") from exc
-        self._producer = producer
+        self._producer = await feeds.start_producer(self.bootstrap)
         self._started = True
 
     async def _renew(self) -> None:

@@ -180,22 +180,15 @@ def _operator() -> str:
 async def _send(settings: Any, replays: Sequence[Any]) -> None:
     """Each replayed record, then its record on the replay topic, each acknowledged by the
     broker before the next (a crash in between shows the replay as not recorded: run again)."""
-    from aiokafka import AIOKafkaProducer
     from aiokafka.errors import KafkaError
 
+    from pipeline import feeds
     from pipeline.deadletters import REPLAY_TOPIC
     from pipeline.topics import create_topics
 
     await create_topics(settings.kafka_bootstrap, [REPLAY_TOPIC], settings.kafka_partitions,
                         retained=[REPLAY_TOPIC])
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all",
-                                enable_idempotence=True, request_timeout_ms=15000)
-    try:
-        await producer.start()
-    except (KafkaError, OSError) as exc:
-        await producer.stop()
-        raise DependencyUnavailable(f"Kafka broker at {settings.kafka_bootstrap} does not "
-                                    f"answer: {exc}") from exc
+    producer = await feeds.start_producer(settings.kafka_bootstrap)
     try:
         for replay in replays:
             await producer.send_and_wait(replay.topic, replay.value, key=replay.key,
