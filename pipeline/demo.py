@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import feeds
+from pipeline.clock import SAMPLES_DAY, shift_dates
 from pipeline.errors import DependencyUnavailable
 from pipeline.monitoring import Monitor, demo_prometheus
 from pipeline.services import Services
@@ -30,10 +31,10 @@ from pipeline.submission import read_document, submission
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "samples"
-# The samples were shipped in May 2026: the demo examines them as of a fixed day so that
-# their journeys stay the same whatever the calendar says (override with the variable).
+# The samples were written for 2026-05-20: the demo moves their dates by as many days as the
+# examination day (today, or ECO_EXAMINATION_DATE) lies after that, so that their journeys stay
+# the same whatever the calendar says and a certificate is dated the day it is examined.
 DEMO_ENV = {
-    "ECO_EXAMINATION_DATE": os.environ.get("ECO_EXAMINATION_DATE", "2026-05-20"),
     "ECO_RESPONSE_DEADLINE": "12s",
     "ECO_DEADLINE_CHECK_EVERY": "1s",
     "ECO_RETRY_BACKOFF": "0.2s",
@@ -108,6 +109,7 @@ def run_demo(out: Path, samples: Path = SAMPLES, timeout: float = 240.0) -> int:
     try:
         services.start("sandbox-customs", "sandbox-customs", "--delay", "0.5")
         services.start("worker", "worker")
+        services.start_receiver()
         _say(f"[demo] worker and sandbox customs (VN, TH, MY) at {settings.sandbox_url} "
              f"starting; logs in {logs}")
         try:
@@ -124,6 +126,7 @@ def run_demo(out: Path, samples: Path = SAMPLES, timeout: float = 240.0) -> int:
         subs = []
         for path in files:
             document, _ = read_document(path)
+            document = shift_dates(document, (settings.examination_day() - SAMPLES_DAY).days)
             subs.append((path, submission(document, source=str(path), via="CLI",
                                           id_suffix=f"-{run_id}")))
         feeds.run(feeds.publish(settings.kafka_bootstrap, [s.envelope for _, s in subs]))

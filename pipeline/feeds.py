@@ -29,6 +29,20 @@ def partition_for(key: str, partitions: int) -> int:
     return (hashed & 0x7FFFFFFF) % partitions
 
 
+async def start_producer(bootstrap: str) -> AIOKafkaProducer:
+    """A started idempotent producer with ``acks=all``; DependencyUnavailable if the broker
+    does not answer."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all",
+                                enable_idempotence=True, request_timeout_ms=15000)
+    try:
+        await producer.start()
+    except (KafkaError, OSError) as exc:
+        await producer.stop()
+        raise DependencyUnavailable(f"Kafka broker at {bootstrap} does not answer: {exc}"
+                                    ) from exc
+    return producer
+
+
 async def publish(bootstrap: str, envelopes: Sequence[Envelope]) -> None:
     """Publish events to their topics and wait until the broker has every one."""
     producer = AIOKafkaProducer(**client_options(bootstrap), acks="all",

@@ -248,7 +248,7 @@ def record_circuit(country: str, is_open: bool) -> None:
 
 
 def record_reconciliation_poll(country: str, outcome: str) -> None:
-    """One reconciliation question to ``country``'s customs (answered, unanswered, failed)."""
+    """One reconciliation status call to ``country``'s customs (decided, pending, failed)."""
     RECONCILIATION_POLLS.labels(country_label(country), outcome).inc()
 
 
@@ -356,3 +356,14 @@ def serve_metrics(host: str, port: int, registry: CollectorRegistry = REGISTRY) 
     return server
 
 
+# The callback receiver and the reconciliation poller (``eco receiver``).
+CUSTOMS_RESPONSES_RECORDED = Counter(
+    "eco_customs_responses_recorded_total",
+    "Customs responses written to eco.customs-response, by country and how they came "
+    "(callback, reconciliation).",
+    ["country", "via"],
+)
+RECONCILIATION_AWAITING = Gauge(
+    "eco_reconciliation_awaiting",
+    "Certificate versions delivered and still awaiting a customs decision, as the topics say.",
+)

@@ -52,6 +52,11 @@ class Services:
         self.processes[name] = proc
         return proc
 
+    def start_receiver(self) -> subprocess.Popen[bytes]:
+        """Run the customs callback receiver (``eco receiver``) beside the worker: decisions are
+        recorded while the worker is down."""
+        return self.start("receiver", "receiver")
+
     def dead(self) -> list[str]:
         """The services that exited on their own."""
         return [name for name, proc in self.processes.items() if proc.poll() is not None]

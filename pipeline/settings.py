@@ -175,6 +175,14 @@ class Settings:
     faust_log_level       FAUST_LOG_LEVEL       log level of the Faust framework itself
     kafka_controller_port KAFKA_CONTROLLER_PORT the local broker's KRaft controller port
                                                 (default: the broker port + 1)
+    receiver_host         RECEIVER_HOST         address the callback receiver (`eco receiver`) binds
+    receiver_port         RECEIVER_PORT         its port; the default callback URL points at it
+    reconcile_after       RECONCILE_AFTER       a certificate delivered this long ago without a
+                                                decision is asked about (duration; 0 turns the
+                                                reconciliation poller off)
+    reconcile_every       RECONCILE_EVERY       how often the poller looks for such certificates
+    reconcile_rate        RECONCILE_RATE        status calls per second, at most (all countries)
+    reconcile_batch       RECONCILE_BATCH       certificates asked about per round, at most
     """
 
     kafka_bootstrap: str = "127.0.0.1:9092"
@@ -191,7 +199,7 @@ class Settings:
     deadline_check_every: float = 30.0
     sandbox_url: str = "http://127.0.0.1:8443"
     sandbox_port: int = 8443
-    callback_url: str = "http://127.0.0.1:6066"
+    callback_url: str = "http://127.0.0.1:6067"
     direct_countries: tuple[str, ...] = ("VN", "TH", "MY")
     examination_date: date | None = None
     circuit_failures: int = 5
@@ -251,6 +259,12 @@ class Settings:
         """This worker's static membership id: a restarted worker takes its partitions back
         at once instead of waiting for the session timeout."""
         return self.worker_instance_id or f"{socket.gethostname()}-{self.worker_web_port}"
+    receiver_host: str = "127.0.0.1"
+    receiver_port: int = 6067
+    reconcile_after: float = 300.0
+    reconcile_every: float = 30.0
+    reconcile_rate: float = 5.0
+    reconcile_batch: int = 100
 
     def examination_day(self) -> date:
         """The day examinations are made as of: the configured one, or today (UTC)."""
@@ -309,6 +323,14 @@ class Settings:
 
         worker_port = integer("WORKER_WEB_PORT", d.worker_web_port)
         sandbox_port = integer("SANDBOX_PORT", d.sandbox_port)
+        receiver_port = integer("RECEIVER_PORT", d.receiver_port)
+        raw_rate = get("RECONCILE_RATE", str(d.reconcile_rate))
+        try:
+            reconcile_rate = float(raw_rate)
+        except ValueError as exc:
+            raise ValueError(f"ECO_RECONCILE_RATE={raw_rate!r} is not a number") from exc
+        if not math.isfinite(reconcile_rate) or reconcile_rate <= 0:
+            raise ValueError(f"ECO_RECONCILE_RATE={raw_rate!r} must be more than 0 per second")
         return cls(
             kafka_bootstrap=get("KAFKA_BOOTSTRAP", d.kafka_bootstrap),
             kafka_partitions=integer("PARTITIONS", integer("KAFKA_PARTITIONS",
@@ -333,7 +355,7 @@ class Settings:
             ),
             sandbox_url=get("SANDBOX_URL", f"http://127.0.0.1:{sandbox_port}"),
             sandbox_port=sandbox_port,
-            callback_url=get("CALLBACK_URL", f"http://127.0.0.1:{worker_port}"),
+            callback_url=get("CALLBACK_URL", f"http://127.0.0.1:{receiver_port}"),
             examination_date=_day(get("EXAMINATION_DATE", ""), "ECO_EXAMINATION_DATE"),
             direct_countries=tuple(
                 c.strip().upper()
@@ -369,6 +391,14 @@ class Settings:
             log_format=_log_format(get("LOG_FORMAT", d.log_format)),
             prometheus_port=integer("PROMETHEUS_PORT", d.prometheus_port),
             **_security_settings(get, integer),
+            receiver_host=get("RECEIVER_HOST", d.receiver_host),
+            receiver_port=receiver_port,
+            reconcile_after=_duration(get("RECONCILE_AFTER", str(d.reconcile_after)),
+                                      "ECO_RECONCILE_AFTER"),
+            reconcile_every=_duration(get("RECONCILE_EVERY", str(d.reconcile_every)),
+                                      "ECO_RECONCILE_EVERY"),
+            reconcile_rate=reconcile_rate,
+            reconcile_batch=integer("RECONCILE_BATCH", d.reconcile_batch),
         )
 
 

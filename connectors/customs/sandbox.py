@@ -4,7 +4,9 @@ It speaks the reference connector's wire contract (``connectors.customs.http``),
 receipts, and later posts decisions to ``{callback}/v1/customs/{country}/responses`` as the
 scenario of each application says (``connectors.customs.scenarios``). Idempotency keys are
 honoured: a redelivery gets the first receipt and is not processed again. ``GET /sandbox/stats``
-shows what it received, for tests and the demo.
+shows what it received, for tests and the demo. ``GET /customs/{country}/certificates/{number}/
+versions/{version}/decision`` answers the status call (``connectors.customs.status``) with the
+latest decision made, whether or not its callback got through.
 """
 
 from __future__ import annotations
@@ -113,6 +115,8 @@ class SandboxCustoms:
         self._tasks: set[asyncio.Task[None]] = set()
         self._receipts: dict[tuple[str, str, str], dict[str, str]] = {}
         self._delivered: dict[tuple[str, str], DeliveredCertificate] = {}
+        self._decided: dict[tuple[str, str], bytes] = {}  # latest decision, wire form
+        self.status_calls = 0
         self.deliveries: Counter[str] = Counter()
         self.clarifications: Counter[str] = Counter()
         self.processed: Counter[str] = Counter()
@@ -141,6 +145,8 @@ class SandboxCustoms:
                 web.post("/customs/{country}/certificates", self._receive_certificate),
                 web.post("/customs/{country}/clarifications", self._receive_clarification),
                 web.get("/sandbox/stats", self._stats),
+                web.get("/customs/{country}/certificates/{number}/versions/{version}/decision",
+                        self._decision),
             ]
         )
         runner = web.AppRunner(app, access_log=None)
@@ -195,6 +201,7 @@ class SandboxCustoms:
             "refused": self.refused,
             "signature_refused": self.signature_refused,
             "callbacks": {"sent": self.callbacks_sent, "failed": self.callbacks_failed},
+            "status_calls": self.status_calls,
         }
 
     async def _stats(self, request: web.Request) -> web.Response:
@@ -330,20 +337,39 @@ class SandboxCustoms:
                 responded_at=datetime.now(UTC),
             )
             url = f"{callback}/v1/customs/{delivered.country}/responses"
-            if await self._post_callback(url, delivered.country, response_to_json(response)):
+            raw = json.dumps(response_to_json(response)).encode()
+            if response.status != "ACKNOWLEDGED":
+                slot = (delivered.country, f"{delivered.certificate_number}:{delivered.version}")
+                self._decided[slot] = raw
+            if await self._post_callback(url, delivered.country, raw):
                 self.callbacks_sent += 1
             else:
                 self.callbacks_failed += 1
 
-    async def _post_callback(self, url: str, country: str, body: dict[str, Any]) -> bool:
+    async def _decision(self, request: web.Request) -> web.Response:
+        """The status call: 200 with the latest decision (signed), 204 none yet, 404 unknown."""
+        country = request.match_info["country"].upper()
+        number, version = request.match_info["number"], request.match_info["version"]
+        self.status_calls += 1
+        slot = (country, f"{number}:{version}")
+        raw = self._decided.get(slot)
+        if raw is not None:
+            return web.Response(body=raw, content_type="application/json",
+                                headers=self._signed(raw, country))
+        if slot in self._delivered:
+            return web.Response(status=204)
+        return problem_response(404, "Unknown certificate",
+                                f"{number} version {version} was not delivered to {country}")
+
+    def _signed(self, raw: bytes, country: str) -> dict[str, str]:
+        key = self._signing_keys.get(country)
+        return {SIGNATURE_HEADER: sign_response(raw, key, country)} if key is not None else {}
+
+    async def _post_callback(self, url: str, country: str, raw: bytes) -> bool:
         """POST (signed by the country's customs key, when the sandbox has one) with retries and
         doubling back-off while the callback is unreachable or 5xx."""
         assert self._client is not None
-        raw = json.dumps(body).encode()
-        headers = {"Content-Type": "application/json"}
-        key = self._signing_keys.get(country)
-        if key is not None:
-            headers[SIGNATURE_HEADER] = sign_response(raw, key, country)
+        headers = {"Content-Type": "application/json", **self._signed(raw, country)}
         backoff = self._callback_backoff
         for attempt in range(1, self._callback_attempts + 1):
             try:

@@ -75,6 +75,7 @@ class BenchStack:
         """Start the sandbox customs and a worker with every stage; return once the worker's
         /readyz answers 200, DependencyUnavailable if it dies or the deadline passes."""
         self.services.start("sandbox-customs", "sandbox-customs", "--delay", SANDBOX_DELAY)
+        self.services.start_receiver()  # customs callbacks: a process of its own
         self.start_worker(timeout=timeout)
 
     def start_worker(self, name: str = "worker", port: int | None = None,

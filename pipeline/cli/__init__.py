@@ -23,6 +23,7 @@ COMMANDS = (
     "render", "declare", "determine", "documents",
     "certificate", "clarify", "trust",
     "rules",
+    "receiver", "deadletter",
 )
 
 

@@ -43,6 +43,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--delay", metavar="S", type=float, default=0.5, help="seconds before each decision"
     )
+    parser.add_argument(
+        "--callback-attempts", metavar="N", type=int, default=12,
+        help="tries of each callback before giving up (default 12, about a minute)")
     parser.add_argument("--tls-cert", metavar="F", type=Path, help="PEM server certificate")
     parser.add_argument("--tls-key", metavar="F", type=Path, help="PEM private key")
     parser.add_argument(
@@ -91,6 +94,8 @@ def _sandbox(args: argparse.Namespace, settings: Settings) -> SandboxCustoms:
     """The configured sandbox; ValueError or InvalidInput name the faulty option."""
     if args.delay < 0:
         raise ValueError(f"--delay {args.delay}: must be zero or more seconds")
+    if args.callback_attempts < 1:
+        raise ValueError(f"--callback-attempts {args.callback_attempts}: must be 1 or more")
     if (args.tls_cert is None) != (args.tls_key is None):
         raise ValueError("--tls-cert and --tls-key go together")
     if args.tls_client_ca is not None and args.tls_cert is None:
@@ -128,6 +133,7 @@ def _sandbox(args: argparse.Namespace, settings: Settings) -> SandboxCustoms:
         client_ca=client_ca,
         trust_dir=trust_dir,
         signing_keys=signing_keys,
+        callback_attempts=args.callback_attempts,
     )
 
 

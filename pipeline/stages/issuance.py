@@ -29,10 +29,11 @@ from pipeline import events, versions
 from pipeline.certificate.numbering import sequence_key, sequence_year_key
 from pipeline.certificate.trust import TrustRegistry
 from pipeline.certificate.verification import verify_certificate
+from pipeline.clock import issue_moment
 from pipeline.errors import BusinessRejection, InvalidApplication, Problem, SignatureInvalid
 from pipeline.events import Envelope
 from pipeline.issuing import CertificateFactory, IssuedDocument
-from pipeline.stages import Document, Emit, Note, Transition, instant, unchanged
+from pipeline.stages import Document, Emit, Note, Transition, unchanged
 from pipeline.stages.alerts import derived_id
 from pipeline.stages.serials import SerialBlock
 
@@ -273,7 +274,7 @@ def _issued_note(record: Record, serial: int) -> Note:
 
 def _issued_at(event: Envelope) -> datetime:
     """A certificate's date: the time of the event that asked for it, to the second."""
-    return instant(event.time)
+    return issue_moment(event.time)
 
 
 def _document(text: str, source: str) -> dict[str, Any]:

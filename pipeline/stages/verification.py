@@ -18,6 +18,7 @@ from typing import Any
 
 from pipeline import events
 from pipeline.application import Application, parse_application
+from pipeline.clock import examination_day
 from pipeline.errors import InvalidApplication, Problem
 from pipeline.events import Envelope
 from pipeline.origin import RuleBook
@@ -49,7 +50,7 @@ class Examiner:
     examination_date: date | None = None
 
     def day_for(self, submitted_at: datetime) -> date:
-        return self.examination_date or submitted_at.date()
+        return examination_day(self.examination_date, submitted_at)
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,7 @@ class Stack:
     @classmethod
     def create(cls, home: Path, overrides: Mapping[str, str] | None = None) -> Stack:
         broker, controller = free_port(), free_port()
-        web, sandbox = free_port(), free_port()
+        web, sandbox, receiver = free_port(), free_port(), free_port()
         env = {
             **os.environ,
             "ECO_DATA_DIR": str(home / "data"),
@@ -64,6 +64,9 @@ class Stack:
             "ECO_WORKER_WEB_PORT": str(web),
             "ECO_SANDBOX_PORT": str(sandbox),
             "ECO_SANDBOX_URL": f"https://127.0.0.1:{sandbox}",
+            "ECO_RECEIVER_PORT": str(receiver),
+            "ECO_RECONCILE_AFTER": "5s",
+            "ECO_RECONCILE_EVERY": "1s",
             "ECO_RESPONSE_DEADLINE": "6s",
             "ECO_DEADLINE_CHECK_EVERY": "0.5s",
             "ECO_RETRY_BACKOFF": "0.1s",
@@ -126,10 +129,30 @@ class Stack:
         port = self.env["ECO_SANDBOX_PORT"]
         wait_for(lambda: _port_open(int(port)), 30, "the sandbox customs")
 
+    @property
+    def receiver_url(self) -> str:
+        return f"http://127.0.0.1:{self.env['ECO_RECEIVER_PORT']}"
+
+    def start_receiver(self, timeout: float = 60) -> None:
+        """Start the callback receiver (and its reconciliation poller) and wait until ready."""
+        self.credentials()
+        proc = self.services.start_receiver()
+
+        def ready() -> bool:
+            if proc.poll() is not None:
+                raise AssertionError(f"receiver exited with {proc.returncode}:\n"
+                                     f"{self.log('receiver')}")
+            return answers(f"{self.receiver_url}/readyz")
+
+        wait_for(ready, timeout, "the callback receiver to be ready")
+
     def start_worker(self, name: str = "worker", *stages: str, timeout: float = 120,
                      web_port: int | None = None) -> None:
-        """Start a worker; another ``web_port`` lets several share the consumer group."""
+        """Start a worker, and the callback receiver beside it if it is not running; another
+        ``web_port`` lets several share the consumer group."""
         self.credentials()
+        if "receiver" not in self.services.processes:
+            self.start_receiver()
         args = ["worker"]
         for stage in stages:
             args += ["--stage", stage]

@@ -158,3 +158,66 @@ def test_partitions_without_a_usable_commit_are_read_from_their_first_record() -
     positions = asyncio.run(faustfix._seek_to_committed_or_beginning(kafka))
     assert kafka.seeks == {new: 0, expired: 3}  # a commit that still points at records stays
     assert positions == {new: 0, going: 5, expired: 3, THEIRS: None}
+
+
+def _fetched(*offsets: int) -> list[Any]:
+    return [SimpleNamespace(offset=o) for o in offsets]
+
+
+def test_holes_of_the_log_are_taken_from_what_the_client_returns() -> None:
+    """A transactional producer leaves a marker after each transaction: 0 r, 1 m, 2 r, 3 m."""
+    consumer = _consumer(0, [])
+    faustfix._next_offsets(consumer)[OURS] = 0  # sought to the committed offset 0
+    faustfix.record_holes(consumer, {OURS: _fetched(0, 2)})
+    faustfix.record_holes(consumer, {OURS: _fetched(4, 5)})
+    assert sorted((i.begin, i.end) for i in consumer._gap[OURS]) == [(1, 2), (3, 4)]
+    consumer._acked[OURS] = [0, 2, 4, 5]
+    consumer._acked_index[OURS] = {0, 2, 4, 5}
+    assert faustfix._patched_new_offset(consumer, OURS) == 6
+    assert not consumer._acked[OURS] and not consumer._gap[OURS]
+
+
+def test_a_hole_right_after_the_committed_offset_does_not_stall_the_commit() -> None:
+    # Committed 10 is a marker: the first record after the seek is 11. Faust saw no jump.
+    consumer = _consumer(10, [11, 12])
+    faustfix._next_offsets(consumer)[OURS] = 10
+    faustfix.record_holes(consumer, {OURS: _fetched(11, 12)})
+    assert faustfix._patched_new_offset(consumer, OURS) == 13
+
+
+def test_a_record_fetched_but_not_processed_is_not_a_hole() -> None:
+    # 11 was fetched (no jump), thrown away with a stream's buffer, never acknowledged.
+    consumer = _consumer(10, [10, 12])
+    faustfix._next_offsets(consumer)[OURS] = 10
+    faustfix.record_holes(consumer, {OURS: _fetched(10, 11, 12)})
+    assert not consumer._gap[OURS]
+    assert faustfix._patched_new_offset(consumer, OURS) == 11
+    assert faustfix._patched_new_offset(consumer, OURS) is None
+
+
+def test_without_a_known_position_the_first_record_sets_it() -> None:
+    consumer = _consumer(None, [])
+    faustfix.record_holes(consumer, {OURS: _fetched(7, 9), THEIRS: _fetched(1, 5)})
+    assert sorted((i.begin, i.end) for i in consumer._gap[OURS]) == [(8, 9)]
+    assert not consumer._gap[THEIRS]
+
+
+def test_a_marker_after_the_last_record_is_a_hole_by_the_clients_position() -> None:
+    # Records 0..2, the marker at 3: the client's position is 4 though it returned up to 2.
+    consumer = _consumer(0, [0, 1, 2])
+    faustfix._next_offsets(consumer)[OURS] = 0
+    faustfix.record_holes(consumer, {OURS: _fetched(0, 1, 2)}, {OURS: 4, THEIRS: 9})
+    assert faustfix._patched_new_offset(consumer, OURS) == 4
+    assert not consumer._gap[THEIRS]
+
+
+def test_a_partition_without_a_position_yet_is_left_alone() -> None:
+    awaiting_reset = SimpleNamespace(has_valid_position=False)
+    placed = SimpleNamespace(has_valid_position=True, position=12)
+    assignment = SimpleNamespace(tps={OURS, THEIRS, TP("eco.issuance", 0)},
+                                 state_value={OURS: placed, THEIRS: placed,
+                                              TP("eco.issuance", 0): awaiting_reset}.__getitem__)
+    consumer = SimpleNamespace(_thread=SimpleNamespace(_consumer=SimpleNamespace(
+        _subscription=SimpleNamespace(subscription=SimpleNamespace(assignment=assignment)))))
+    assert faustfix._client_positions(consumer) == {OURS: 12}
+    assert faustfix._client_positions(SimpleNamespace()) == {}

@@ -22,7 +22,7 @@ def test_defaults_from_an_empty_environment() -> None:
     assert settings.response_deadlines == {}
     assert settings.direct_countries == ("VN", "TH", "MY")
     assert settings.sandbox_url == "http://127.0.0.1:8443"
-    assert settings.callback_url == "http://127.0.0.1:6066"
+    assert settings.callback_url == "http://127.0.0.1:6067"  # the callback receiver
 
 
 def test_every_variable_is_read() -> None:
@@ -56,7 +56,7 @@ def test_every_variable_is_read() -> None:
 
 
 def test_urls_follow_the_ports_unless_given() -> None:
-    settings = Settings.from_env({"ECO_WORKER_WEB_PORT": "7001", "ECO_SANDBOX_PORT": "9001"})
+    settings = Settings.from_env({"ECO_RECEIVER_PORT": "7001", "ECO_SANDBOX_PORT": "9001"})
     assert settings.callback_url == "http://127.0.0.1:7001"
     assert settings.sandbox_url == "http://127.0.0.1:9001"
 
@@ -135,3 +135,14 @@ def test_the_frame_and_membership_settings() -> None:
     assert (chosen.partitions, chosen.batch_max, chosen.group_instance_id()) == (6, 50, "w-1")
     assert (chosen.store, chosen.rocksdb_cache_mb) == ("memory://", 4)
     assert Settings.from_env({"ECO_KAFKA_PARTITIONS": "8"}).partitions == 8
+def test_reconciliation_settings() -> None:
+    settings = Settings.from_env({"ECO_RECONCILE_AFTER": "2m", "ECO_RECONCILE_EVERY": "5s",
+                                  "ECO_RECONCILE_RATE": "0.5", "ECO_RECONCILE_BATCH": "7",
+                                  "ECO_RECEIVER_HOST": "0.0.0.0", "ECO_RECEIVER_PORT": "7100"})
+    assert (settings.reconcile_after, settings.reconcile_every) == (120.0, 5.0)
+    assert (settings.reconcile_rate, settings.reconcile_batch) == (0.5, 7)
+    assert (settings.receiver_host, settings.receiver_port) == ("0.0.0.0", 7100)
+    with pytest.raises(ValueError, match="ECO_RECONCILE_RATE"):
+        Settings.from_env({"ECO_RECONCILE_RATE": "0"})
+    with pytest.raises(ValueError, match="ECO_RECONCILE_RATE"):
+        Settings.from_env({"ECO_RECONCILE_RATE": "fast"})
