@@ -47,6 +47,24 @@ def read_document(path: Path) -> tuple[dict[str, object], str]:
     return document, text
 
 
+def read_application_file(path: Path) -> dict[str, object]:
+    """The application document in ``path``, JSON or XML (by the ``.xml`` suffix or a leading
+    ``<``); the XML form is checked against the published XSD with the hardened parser."""
+    from pipeline.application.xml import read_application_xml
+    from pipeline.errors import UnsafeXml
+
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InvalidApplication([Problem("", f"cannot read: {exc.strerror}")], str(path)) from exc
+    if path.suffix.lower() == ".xml" or raw.lstrip()[:1] == b"<":
+        try:
+            return read_application_xml(raw)
+        except UnsafeXml as exc:
+            raise InvalidApplication([Problem("", str(exc))], str(path)) from exc
+    return read_document(path)[0]
+
+
 def submission(document: dict[str, object], *, source: str, via: str = "CLI",
                id_suffix: str = "") -> Submission:
     """Validate ``document`` and build its event. The application id is the document's own

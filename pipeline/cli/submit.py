@@ -11,14 +11,15 @@ from pipeline import feeds
 from pipeline.cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_UNREACHABLE
 from pipeline.errors import DependencyUnavailable, InvalidInput
 from pipeline.settings import Settings
-from pipeline.submission import Submission, read_document, submission
+from pipeline.submission import Submission, read_application_file, submission
 
 
 def register(sub: Any) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
-        "submit", help="submit application documents (JSON)",
+        "submit", help="submit application documents (JSON or XML)",
         description="Validate and submit application documents. Invalid files are reported "
-        "with the file and the field, and nothing is produced for them.")
+        "with the file and the field, and nothing is produced for them. XML documents follow "
+        "the published schema (pipeline/application/schema/application-1.xsd).")
     parser.add_argument("files", nargs="+", type=Path, metavar="FILE")
     parser.add_argument("--via", choices=["kafka"], default="kafka",
                         help="the channel (the portal channel arrives with the portal)")
@@ -31,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     failed = False
     for path in args.files:
         try:
-            document, _ = read_document(path)
+            document = read_application_file(path)
             good.append((path, submission(document, source=str(path), via="CLI")))
         except InvalidInput as exc:
             failed = True
