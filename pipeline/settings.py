@@ -101,6 +101,28 @@ class Settings:
                                                 agreement: RCEP=90d,ACFTA=90d (RCEP Article 3.24
                                                 allows 30 to 90 days)
     verification_warning  VERIFICATION_WARNING  how long before that deadline the warning alert
+    portal_host           PORTAL_HOST           address the portal binds (HTTPS only)
+    portal_port           PORTAL_PORT           its port (8444)
+    portal_tls_cert       PORTAL_TLS_CERT       PEM server certificate (chain) of the portal
+    portal_tls_key        PORTAL_TLS_KEY        its private key
+    portal_url            PORTAL_URL            the portal's public address (sign-in redirect,
+                                                the QR code's verification link)
+    portal_max_body       PORTAL_MAX_BODY       largest request body accepted, bytes
+    portal_max_depth      PORTAL_MAX_DEPTH      deepest JSON nesting accepted
+    portal_rate_limit     PORTAL_RATE_LIMIT     requests per minute per tenant (and per address
+                                                for unauthenticated callers)
+    oidc_issuer           OIDC_ISSUER           the OpenID provider's issuer URL
+    oidc_audience         OIDC_AUDIENCE         the audience of access tokens for the portal's
+                                                API (default PORTAL_URL + "/")
+    oidc_client_id        OIDC_CLIENT_ID        the portal's client at the provider (sign-in)
+    oidc_client_secret    OIDC_CLIENT_SECRET    its secret
+    oidc_tenant_claim     OIDC_TENANT_CLAIM     the claim holding the tenant (exporter id; a list
+                                                for an authorised representative)
+    oidc_roles_claim      OIDC_ROLES_CLAIM      the claim holding the roles
+    oidc_ca_file          OIDC_CA_FILE          CA bundle of the provider's TLS certificate;
+                                                default the system store
+    oidc_leeway           OIDC_LEEWAY           clock skew allowed on exp, nbf and iat (duration)
+    intake_dir            INTAKE_DIR            the file-drop directory of XML applications
     """
 
     kafka_bootstrap: str = "127.0.0.1:9092"
@@ -130,6 +152,23 @@ class Settings:
     verification_deadlines: Mapping[str, float] = field(
         default_factory=lambda: {"RCEP": 90 * 86400.0, "ACFTA": 90 * 86400.0})
     verification_warning: float = 14 * 86400.0
+    portal_host: str = "127.0.0.1"
+    portal_port: int = 8444
+    portal_tls_cert: Path | None = None
+    portal_tls_key: Path | None = None
+    portal_url: str = "https://127.0.0.1:8444"
+    portal_max_body: int = 1024 * 1024
+    portal_max_depth: int = 32
+    portal_rate_limit: int = 300
+    oidc_issuer: str = ""
+    oidc_audience: str = ""
+    oidc_client_id: str = "eco-portal"
+    oidc_client_secret: str = ""
+    oidc_tenant_claim: str = "eco_tenant"
+    oidc_roles_claim: str = "eco_roles"
+    oidc_ca_file: Path | None = None
+    oidc_leeway: float = 30.0
+    intake_dir: Path | None = None
 
     def examination_day(self) -> date:
         """The day examinations are made as of: the configured one, or today (UTC)."""
@@ -173,6 +212,8 @@ class Settings:
 
         worker_port = integer("WORKER_WEB_PORT", d.worker_web_port)
         sandbox_port = integer("SANDBOX_PORT", d.sandbox_port)
+        portal_port = integer("PORTAL_PORT", d.portal_port)
+        portal_url = get("PORTAL_URL", f"https://127.0.0.1:{portal_port}").rstrip("/")
         return cls(
             kafka_bootstrap=get("KAFKA_BOOTSTRAP", d.kafka_bootstrap),
             kafka_partitions=integer("KAFKA_PARTITIONS", d.kafka_partitions),
@@ -223,4 +264,21 @@ class Settings:
                 get("VERIFICATION_WARNING", str(d.verification_warning)),
                 "ECO_VERIFICATION_WARNING",
             ),
+            portal_host=get("PORTAL_HOST", d.portal_host),
+            portal_port=portal_port,
+            portal_tls_cert=_path(get("PORTAL_TLS_CERT", "")),
+            portal_tls_key=_path(get("PORTAL_TLS_KEY", "")),
+            portal_url=portal_url,
+            portal_max_body=integer("PORTAL_MAX_BODY", d.portal_max_body),
+            portal_max_depth=integer("PORTAL_MAX_DEPTH", d.portal_max_depth),
+            portal_rate_limit=integer("PORTAL_RATE_LIMIT", d.portal_rate_limit),
+            oidc_issuer=get("OIDC_ISSUER", d.oidc_issuer),
+            oidc_audience=get("OIDC_AUDIENCE", f"{portal_url}/"),
+            oidc_client_id=get("OIDC_CLIENT_ID", d.oidc_client_id),
+            oidc_client_secret=get("OIDC_CLIENT_SECRET", d.oidc_client_secret),
+            oidc_tenant_claim=get("OIDC_TENANT_CLAIM", d.oidc_tenant_claim),
+            oidc_roles_claim=get("OIDC_ROLES_CLAIM", d.oidc_roles_claim),
+            oidc_ca_file=_path(get("OIDC_CA_FILE", "")),
+            oidc_leeway=_duration(get("OIDC_LEEWAY", str(d.oidc_leeway)), "ECO_OIDC_LEEWAY"),
+            intake_dir=_path(get("INTAKE_DIR", "")),
         )

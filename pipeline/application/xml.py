@@ -104,10 +104,9 @@ def _message(text: str) -> str:
 
 def application_to_xml(document: Mapping[str, Any]) -> bytes:
     """The XML form of a JSON application document (fields in the schema's order)."""
-    root = etree.Element(f"{_Q}application", nsmap={None: NAMESPACE})
+    root = etree.Element(f"{_Q}application", nsmap={None: NAMESPACE})  # type: ignore[dict-item]
     _fill(root, document, _order("ApplicationType"))
-    return cast(bytes, etree.tostring(root, xml_declaration=True, encoding="UTF-8",
-                                      pretty_print=True))
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
 def _fill(parent: etree._Element, value: Any, order: list[str] | None = None) -> None:
