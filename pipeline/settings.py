@@ -191,6 +191,12 @@ class Settings:
         return self.customs_trust_dir or self.data_dir / "customs" / "trust"
 
     @property
+    def api_audience(self) -> str:
+        """The audience the portal's access tokens must name: the setting, or the portal's
+        address with a trailing slash (its resource indicator)."""
+        return self.oidc_audience or f"{self.portal_url}/"
+
+    @property
     def kafka_url(self) -> str:
         return f"kafka://{self.kafka_bootstrap}"
 
@@ -273,7 +279,7 @@ class Settings:
             portal_max_depth=integer("PORTAL_MAX_DEPTH", d.portal_max_depth),
             portal_rate_limit=integer("PORTAL_RATE_LIMIT", d.portal_rate_limit),
             oidc_issuer=get("OIDC_ISSUER", d.oidc_issuer),
-            oidc_audience=get("OIDC_AUDIENCE", f"{portal_url}/"),
+            oidc_audience=get("OIDC_AUDIENCE", d.oidc_audience),
             oidc_client_id=get("OIDC_CLIENT_ID", d.oidc_client_id),
             oidc_client_secret=get("OIDC_CLIENT_SECRET", d.oidc_client_secret),
             oidc_tenant_claim=get("OIDC_TENANT_CLAIM", d.oidc_tenant_claim),
