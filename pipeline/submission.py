@@ -66,10 +66,12 @@ def read_application_file(path: Path) -> dict[str, object]:
 
 
 def submission(document: dict[str, object], *, source: str, via: str = "CLI",
-               id_suffix: str = "") -> Submission:
+               id_suffix: str = "", document_format: str = "JSON_V1") -> Submission:
     """Validate ``document`` and build its event. The application id is the document's own
     (the client's idempotency key) or a new one; the event id derives from the id and the
-    content, so submitting the same document twice is one submission."""
+    content, so submitting the same document twice is one submission. ``document_format``
+    records what the exporter sent (``XML_V1`` for the XML form); the event always carries the
+    document in its JSON form, which is what the stages read."""
     application = parse_application(document, source=source)
     given = document.get("application_id")
     app_id = (str(given) if given else f"app-{uuid.uuid4()}") + id_suffix
@@ -85,7 +87,7 @@ def submission(document: dict[str, object], *, source: str, via: str = "CLI",
         "issuing_office": str(document.get("issuing_office") or ""),
         "importing_country": str(importer.get("country")) if isinstance(importer, dict) else "",
         "submitted_via": via,
-        "document_format": "JSON_V1",
+        "document_format": document_format,
         "document": text,
         "submitted_at": datetime.now(UTC),
     }

@@ -22,6 +22,7 @@ COMMANDS = (
     "kafka", "worker", "submit", "status", "alerts", "check", "verify", "sandbox", "demo", "bench",
     "render", "declare", "determine", "documents",
     "certificate", "clarify", "trust",
+    "portal", "intake",
 )
 
 

@@ -33,7 +33,8 @@ def run(args: argparse.Namespace) -> int:
     for path in args.files:
         try:
             document = read_application_file(path)
-            good.append((path, submission(document, source=str(path), via="CLI")))
+            good.append((path, submission(document, source=str(path), via="CLI",
+                                          document_format=_format_of(path))))
         except InvalidInput as exc:
             failed = True
             for problem in exc.problems:
@@ -48,3 +49,7 @@ def run(args: argparse.Namespace) -> int:
         for path, sub in good:
             print(f"{sub.application_id}\t{path}")
     return EXIT_BAD_INPUT if failed else EXIT_OK
+
+
+def _format_of(path: Path) -> str:
+    return "XML_V1" if path.suffix.lower() == ".xml" else "JSON_V1"
