@@ -48,6 +48,11 @@ class Provider:
                        client=client, resource=resource or self.resource)
 
 
+def trusting(ca_file: Path) -> ssl.SSLContext:
+    """A client TLS context that trusts the test CA."""
+    return ssl.create_default_context(cafile=str(ca_file))
+
+
 def node_available() -> bool:
     return shutil.which("node") is not None and (PROVIDER / "node_modules").is_dir()
 
@@ -80,7 +85,7 @@ def started_provider(home: Path, cert: Path, key: Path, ca_file: Path, portal_ur
                 raise AssertionError(f"the OIDC provider exited:\n{log.read_text()}")
             try:
                 return httpx.get(f"{issuer}/.well-known/openid-configuration",
-                                 verify=ssl.create_default_context(cafile=str(ca_file)), timeout=2).status_code == 200
+                                 verify=trusting(ca_file), timeout=2).status_code == 200
             except httpx.HTTPError:
                 return False
 
@@ -102,7 +107,7 @@ def sign_in(issuer: str, ca_file: Path, user: str, password: str, *, client: str
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()
                                          ).rstrip(b"=").decode()
     state = secrets.token_urlsafe(16)
-    with httpx.Client(verify=ssl.create_default_context(cafile=str(ca_file)), timeout=15, follow_redirects=False) as http:
+    with httpx.Client(verify=trusting(ca_file), timeout=15, follow_redirects=False) as http:
         response = http.get(f"{issuer}/auth", params={
             "client_id": client, "response_type": "code", "scope": "openid profile api",
             "redirect_uri": REDIRECT, "code_challenge": challenge,

@@ -3,7 +3,6 @@ trustme), the demo OpenID provider, and a broker with the worker and the sandbox
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -14,7 +13,7 @@ import trustme
 
 from pipeline.services import answers, free_port
 from tests.integration.harness import Stack, wait_for
-from tests.integration.oidc import Provider, started_provider
+from tests.integration.oidc import Provider, started_provider, trusting
 
 
 @dataclass
@@ -26,7 +25,7 @@ class PortalStack:
 
     def client(self, token: str | None = None, **kwargs: object) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return httpx.Client(base_url=self.url, verify=ssl.create_default_context(cafile=str(self.ca_file)), headers=headers,
+        return httpx.Client(base_url=self.url, verify=trusting(self.ca_file), headers=headers,
                             timeout=30, **kwargs)  # type: ignore[arg-type]
 
 
@@ -66,7 +65,7 @@ def portal_stack(home: Path, *, worker: bool = True, extra: dict[str, str] | Non
             if proc.poll() is not None:
                 raise AssertionError(f"the portal exited:\n{stack.log('portal')}")
             try:
-                return httpx.get(f"{url}/readyz", verify=ssl.create_default_context(cafile=str(ca_file)),
+                return httpx.get(f"{url}/readyz", verify=trusting(ca_file),
                                  timeout=2).status_code == 200
             except httpx.HTTPError:
                 return False
