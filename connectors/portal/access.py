@@ -39,8 +39,10 @@ async def bearer_caller(request: Request) -> Caller:
     portal = portal_of(request)
     header = request.headers.get("authorization", "")
     if not header:
+        # The session cookie serves reads only: a write needs a token or a page's form
+        # with its CSRF token, so a cross-site request cannot act for a signed-in person.
         session = portal.sessions.get(request.cookies.get(COOKIE))
-        if session is not None:
+        if session is not None and request.method in ("GET", "HEAD"):
             _limit(portal, f"tenant {session.caller.tenants[:1] or session.caller.subject}")
             return session.caller
         _limit(portal, _address(request))
