@@ -170,7 +170,8 @@ async function interaction(req, res) {
   const html = (status, body) => res.writeHead(status, {
     'content-type': 'text/html; charset=utf-8',
     'cache-control': 'no-store',
-    'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+    // No form-action: browsers apply it to the redirects that end at the client.
+    'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
   }).end(body);
   if (details.prompt.name === 'consent') {
     // First-party clients: the grant is given without asking.
