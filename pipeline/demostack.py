@@ -31,7 +31,8 @@ def state_file(settings: Settings) -> Path:
 
 def portal_environment(settings: Settings, env: Mapping[str, str]) -> dict[str, str]:
     """The settings of the demo's portal and provider: the development TLS certificate (made
-    by ``generate_dev_tls``, the one the sandbox customs serves), the provider next to the portal's port, a fresh client secret."""
+    by ``generate_dev_tls``, the one the sandbox customs serves), the provider on the port
+    after the portal's, a fresh client secret."""
     from connectors.customs.tls import DevTls
 
     tls = DevTls(settings.data_dir / "tls")

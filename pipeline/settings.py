@@ -123,6 +123,9 @@ class Settings:
                                                 default the system store
     oidc_leeway           OIDC_LEEWAY           clock skew allowed on exp, nbf and iat (duration)
     intake_dir            INTAKE_DIR            the file-drop directory of XML applications
+    portal_ca_file        PORTAL_CA_FILE        CA bundle of the portal's TLS certificate, for
+                                                ``eco submit --via portal``; default system store
+    portal_token          PORTAL_TOKEN          the bearer token ``eco submit --via portal`` sends
     """
 
     kafka_bootstrap: str = "127.0.0.1:9092"
@@ -169,6 +172,8 @@ class Settings:
     oidc_ca_file: Path | None = None
     oidc_leeway: float = 30.0
     intake_dir: Path | None = None
+    portal_ca_file: Path | None = None
+    portal_token: str = field(default="", repr=False)
 
     def examination_day(self) -> date:
         """The day examinations are made as of: the configured one, or today (UTC)."""
@@ -287,4 +292,6 @@ class Settings:
             oidc_ca_file=_path(get("OIDC_CA_FILE", "")),
             oidc_leeway=_duration(get("OIDC_LEEWAY", str(d.oidc_leeway)), "ECO_OIDC_LEEWAY"),
             intake_dir=_path(get("INTAKE_DIR", "")),
+            portal_ca_file=_path(get("PORTAL_CA_FILE", "")),
+            portal_token=get("PORTAL_TOKEN", ""),
         )

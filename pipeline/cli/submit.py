@@ -21,13 +21,18 @@ def register(sub: Any) -> None:
         "with the file and the field, and nothing is produced for them. XML documents follow "
         "the published schema (pipeline/application/schema/application-1.xsd).")
     parser.add_argument("files", nargs="+", type=Path, metavar="FILE")
-    parser.add_argument("--via", choices=["kafka"], default="kafka",
-                        help="the channel (the portal channel arrives with the portal)")
+    parser.add_argument("--via", choices=["kafka", "portal"], default="kafka",
+                        help="the channel: straight to Kafka, or the portal's API (with "
+                        "ECO_PORTAL_URL and ECO_PORTAL_TOKEN)")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
+    if args.via == "portal":
+        from pipeline.cli.submit_portal import submit_via_portal
+
+        return submit_via_portal(settings, args.files)
     good: list[tuple[Path, Submission]] = []
     failed = False
     for path in args.files:

@@ -7,9 +7,12 @@ from __future__ import annotations
 import base64
 import json
 import ssl
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -202,30 +205,39 @@ def test_hostile_and_oversize_bodies_get_4xx(portal: PortalStack, exporter_token
 
 def test_event_stream_carries_own_events_and_resumes_after_last_event_id(
         portal: PortalStack, exporter_token: str) -> None:
-    app_id = unique_id("live")
+    app_id, foreign_id = unique_id("live"), unique_id("live-foreign")
     seen: list[dict[str, Any]] = []
+    others: set[str] = set()
+    ids: list[str] = []
     with portal.client(exporter_token) as client, client.stream("GET", "/v1/events") as stream:
         assert stream.headers["content-type"].startswith("text/event-stream")
+        with portal.client(portal.provider.token("exporter2")) as foreign:
+            foreign_doc = sample("02-acfta-kettles-th.json", application_id=foreign_id)
+            assert foreign.post("/v1/applications", json=foreign_doc).status_code == 202
         assert client.post("/v1/applications",
                            json=sample(application_id=app_id)).status_code == 202
         deadline = time.monotonic() + 90
-        ids: list[str] = []
+        last_id = ""
         for line in stream.iter_lines():
             if line.startswith("id: "):
-                ids.append(line[4:])
+                last_id = line[4:]
             if line.startswith("data: "):
                 event = json.loads(line[6:])
-                assert event["application_id"] == app_id  # only the caller's own events
-                seen.append(event)
+                others.add(event["application_id"])
+                if event["application_id"] == app_id:
+                    seen.append(event)
+                    ids.append(last_id)
                 if event["state"] == "ISSUED" or time.monotonic() > deadline:
                     break
+    assert foreign_id not in others  # another tenant's events never reach this stream
     states = [e["state"] for e in seen]
     assert states[0] == "SUBMITTED" and "ISSUED" in states
     with portal.client(exporter_token) as client, client.stream(
             "GET", "/v1/events", headers={"Last-Event-ID": ids[0]}) as resumed:
         for line in resumed.iter_lines():
-            if line.startswith("id: "):
-                assert line[4:] == ids[1]  # the next one after the last seen, not the first
+            if line.startswith("data: ") and json.loads(line[6:])["application_id"] == app_id:
+                # the next of this application after the last one seen, not the first again
+                assert json.loads(line[6:])["id"] == ids[1]
                 break
 
 
@@ -335,3 +347,26 @@ def test_problem_documents_say_what_and_where(portal: PortalStack, exporter_toke
     assert response.status_code == 422
     assert body["type"].endswith("invalid-application") and body["status"] == 422
     assert any(e["path"] == "agreement" for e in body["errors"])
+
+
+def test_eco_submit_via_portal_sends_json_and_xml_with_the_token(
+        portal: PortalStack, exporter_token: str, tmp_path: Path) -> None:
+    json_file = tmp_path / "led.json"
+    json_file.write_text(json.dumps(sample(application_id=unique_id("cli-json"))))
+    xml_file = tmp_path / "led.xml"
+    xml_file.write_bytes(application_to_xml(sample(application_id=unique_id("cli-xml"))))
+    env = {**portal.stack.env, "ECO_PORTAL_TOKEN": exporter_token,
+           "ECO_PORTAL_CA_FILE": str(portal.ca_file)}
+    result = subprocess.run([sys.executable, "-m", "pipeline", "submit", "--via", "portal",
+                             str(json_file), str(xml_file)], env=env, capture_output=True,
+                            text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    ids = [line.split("\t")[0] for line in result.stdout.splitlines()]
+    assert len(ids) == 2 and ids[0].startswith("cli-json")
+    foreign = tmp_path / "foreign.json"
+    foreign.write_text(json.dumps(sample(application_id=unique_id("cli-foreign"))))
+    refused = subprocess.run([sys.executable, "-m", "pipeline", "submit", "--via", "portal",
+                              str(foreign)], env={**env, "ECO_PORTAL_TOKEN":
+                                                  portal.provider.token("exporter2")},
+                             capture_output=True, text=True, timeout=120, check=False)
+    assert refused.returncode == 2 and "exporter.id" in refused.stderr

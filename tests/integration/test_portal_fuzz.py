@@ -57,7 +57,9 @@ def test_no_request_from_the_openapi_document_yields_a_5xx(provider: Provider) -
     app = create_app(portal, follow=False)
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     token = provider.token("exporter")
-    operations = [result.ok() for result in schema.get_all_operations()]
+    # /v1/events is an endless stream, covered by the SSE integration test.
+    operations = [op for op in (result.ok() for result in schema.get_all_operations())
+                  if op.path != "/v1/events"]
     statuses: list[int] = []
     assert len(operations) >= 10
     for operation in operations:
@@ -65,8 +67,6 @@ def test_no_request_from_the_openapi_document_yields_a_5xx(provider: Provider) -
         @settings(max_examples=15, deadline=None, database=None,
                   suppress_health_check=list(HealthCheck))
         def call(case: Any, authorised: bool) -> None:
-            if operation.path == "/v1/events":
-                return  # an endless stream; covered by the SSE integration test
             headers = {"Authorization": f"Bearer {token}"} if authorised else {}
             response = case.call(headers=headers)
             statuses.append(response.status_code)
