@@ -21,8 +21,9 @@ from joserfc import jwt
 from joserfc.jwk import RSAKey
 
 from pipeline.application.xml import application_to_xml
+from pipeline.services import free_port
 from tests.integration.harness import SAMPLES, decoded, read_all, wait_for
-from tests.integration.oidc import SHORT_LIVED_CLIENT, node_available
+from tests.integration.oidc import SHORT_LIVED_CLIENT, node_available, trusting
 from tests.integration.portal_stack import PortalStack, portal_stack
 
 pytestmark = [pytest.mark.integration,
@@ -370,3 +371,35 @@ def test_eco_submit_via_portal_sends_json_and_xml_with_the_token(
                                                   portal.provider.token("exporter2")},
                              capture_output=True, text=True, timeout=120, check=False)
     assert refused.returncode == 2 and "exporter.id" in refused.stderr
+
+
+def test_a_second_portal_serves_the_same_from_its_own_view(portal: PortalStack,
+                                                           exporter_token: str) -> None:
+    app_id = unique_id("second")
+    with portal.client(exporter_token) as client:
+        client.post("/v1/applications", json=sample(application_id=app_id))
+        number = state_of(client, app_id, {"ISSUED", "TRANSMITTED", "ACCEPTED"}
+                          )["certificate_number"]
+        first_xml = client.get(f"/v1/certificates/{number}.xml").content
+    port = free_port()
+    env = {**portal.stack.env, "ECO_PORTAL_PORT": str(port),
+           "ECO_PORTAL_URL": f"https://127.0.0.1:{port}",
+           "ECO_OIDC_AUDIENCE": portal.provider.resource,
+           "ECO_DATA_DIR": str(portal.stack.home / "second-portal")}  # nothing shared on disk
+    portal.stack.services.start("portal-2", "portal", env=env)
+    try:
+        second = httpx.Client(base_url=f"https://127.0.0.1:{port}", timeout=30,
+                              verify=trusting(portal.ca_file),
+                              headers={"Authorization": f"Bearer {exporter_token}"})
+        with second:
+            def ready() -> bool:
+                try:
+                    return second.get("/readyz").status_code == 200
+                except httpx.HTTPError:
+                    return False
+
+            wait_for(ready, 90, "the second portal")
+            assert second.get(f"/v1/certificates/{number}.xml").content == first_xml
+            assert second.get(f"/v1/applications/{app_id}").json()["certificate_number"] == number
+    finally:
+        portal.stack.services.stop("portal-2")
