@@ -108,6 +108,7 @@ def create_app(portal: Portal, *, follow: bool = True) -> FastAPI:
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(HTTPException, on_http_error)
     app.add_exception_handler(Exception, on_unexpected)
+    app.add_exception_handler(pages.SignInNeeded, pages.on_sign_in_needed)
     app.include_router(api.router)
     app.include_router(customs.router)
     app.include_router(pages.router)

@@ -63,9 +63,22 @@ def _signed_in(request: Request) -> Session:
 
 
 class SignInNeeded(Exception):
+    """A page for signed-in people was asked for without a session: back to sign-in."""
+
     def __init__(self, path: str) -> None:
         super().__init__(path)
         self.path = path
+
+
+async def on_sign_in_needed(request: Request, exc: Exception) -> Response:
+    return RedirectResponse("/", status_code=303)
+
+
+def _officer(request: Request) -> Session:
+    session = _signed_in(request)
+    if not session.caller.may_approve:
+        raise ApiProblem(403, "Forbidden", "the approval screens are for issuing officers")
+    return session
 
 
 async def _form(request: Request, session: Session) -> dict[str, Any]:
@@ -85,39 +98,27 @@ async def home(request: Request) -> Response:
 
 @router.get("/portal")
 async def applications(request: Request) -> Response:
-    try:
-        session = _signed_in(request)
-    except SignInNeeded:
-        return RedirectResponse("/", status_code=303)
+    session = _signed_in(request)
     listed = _portal(request).view.applications(session.caller.may_read)
     return _page(request, "applications.html", applications=listed)
 
 
 @router.get("/portal/applications/{application_id}")
 async def application(application_id: str, request: Request) -> Response:
-    try:
-        session = _signed_in(request)
-    except SignInNeeded:
-        return RedirectResponse("/", status_code=303)
+    session = _signed_in(request)
     detail = application_detail(_portal(request), session.caller, application_id)
     return _page(request, "application.html", app=detail)
 
 
 @router.get("/portal/submit")
 async def submit_form(request: Request) -> Response:
-    try:
-        _signed_in(request)
-    except SignInNeeded:
-        return RedirectResponse("/", status_code=303)
+    _signed_in(request)
     return _page(request, "submit.html", errors=[], text="")
 
 
 @router.post("/portal/submit")
 async def submit_page(request: Request) -> Response:
-    try:
-        session = _signed_in(request)
-    except SignInNeeded:
-        return RedirectResponse("/", status_code=303)
+    session = _signed_in(request)
     form = await _form(request, session)
     upload = form.get("file")
     body = b""
@@ -145,10 +146,7 @@ async def submit_page(request: Request) -> Response:
 
 @router.get("/portal/certificates/{ref}")
 async def certificate(ref: str, request: Request, lang: str = "en") -> Response:
-    try:
-        session = _signed_in(request)
-    except SignInNeeded:
-        return RedirectResponse("/", status_code=303)
+    session = _signed_in(request)
     portal = _portal(request)
     found = certificate_for(portal, session.caller, ref)
     detail = application_detail(portal, session.caller, found.application_id)
@@ -158,10 +156,7 @@ async def certificate(ref: str, request: Request, lang: str = "en") -> Response:
 
 @router.get("/portal/declarations")
 async def declarations(request: Request) -> Response:
-    try:
-        session = _signed_in(request)
-    except SignInNeeded:
-        return RedirectResponse("/", status_code=303)
+    session = _signed_in(request)
     return _declarations_page(request, session, [], {})
 
 
@@ -176,10 +171,7 @@ def _declarations_page(request: Request, session: Session, errors: list[Problem]
 
 @router.post("/portal/declarations")
 async def declare_page(request: Request) -> Response:
-    try:
-        session = _signed_in(request)
-    except SignInNeeded:
-        return RedirectResponse("/", status_code=303)
+    session = _signed_in(request)
     form = await _form(request, session)
     values = {k: str(form.get(k, "")).strip() for k in actions.DeclarationIn.model_fields}
     if not session.caller.may_declare:
@@ -200,12 +192,7 @@ async def declare_page(request: Request) -> Response:
 
 @router.get("/portal/officer")
 async def officer(request: Request) -> Response:
-    try:
-        session = _signed_in(request)
-    except SignInNeeded:
-        return RedirectResponse("/", status_code=303)
-    if not session.caller.may_approve:
-        raise ApiProblem(403, "Forbidden", "the approval screens are for issuing officers")
+    _officer(request)
     view = _portal(request).view
     issued = sorted(view.certificates.values(), key=lambda c: c.issued_at, reverse=True)
     return _page(request, "officer.html", certificates=issued, errors=[], done=None)
@@ -213,12 +200,7 @@ async def officer(request: Request) -> Response:
 
 @router.get("/portal/officer/{ref}")
 async def officer_certificate(ref: str, request: Request) -> Response:
-    try:
-        session = _signed_in(request)
-    except SignInNeeded:
-        return RedirectResponse("/", status_code=303)
-    if not session.caller.may_approve:
-        raise ApiProblem(403, "Forbidden", "the approval screens are for issuing officers")
+    session = _officer(request)
     portal = _portal(request)
     found = certificate_for(portal, session.caller, ref)
     document = portal.view.documents.get(found.application_id, {})
@@ -228,14 +210,9 @@ async def officer_certificate(ref: str, request: Request) -> Response:
 
 @router.post("/portal/officer/{ref}")
 async def approve(ref: str, request: Request) -> Response:
-    try:
-        session = _signed_in(request)
-    except SignInNeeded:
-        return RedirectResponse("/", status_code=303)
+    session = _officer(request)
     form = await _form(request, session)
     portal = _portal(request)
-    if not session.caller.may_approve:
-        raise ApiProblem(403, "Forbidden", "the approval screens are for issuing officers")
     found = certificate_for(portal, session.caller, ref)
     action, reason = str(form.get("action", "")), str(form.get("reason", "")).strip()
     text = str(form.get("document", ""))

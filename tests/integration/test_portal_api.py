@@ -63,6 +63,14 @@ def state_of(client: httpx.Client, app_id: str, wanted: set[str], timeout: float
     return wait_for(reached, timeout, f"{app_id} to reach {wanted}")
 
 
+def issued(client: httpx.Client, app_id: str) -> str:
+    """Submit the first sample as ``app_id``; its certificate number once issued."""
+    assert client.post("/v1/applications", json=sample(application_id=app_id)).status_code == 202
+    number: str = state_of(client, app_id, {"ISSUED", "TRANSMITTED", "ACCEPTED"}
+                           )["certificate_number"]
+    return number
+
+
 def on_kafka(portal: PortalStack, ids: set[str]) -> set[str]:
     return {e.subject for e in decoded(portal.stack, "eco.application", ids)}
 
@@ -166,10 +174,7 @@ def test_other_tenants_never_see_an_application_its_certificate_or_its_events(
         portal: PortalStack, exporter_token: str) -> None:
     app_id = unique_id("private")
     with portal.client(exporter_token) as client:
-        assert client.post("/v1/applications",
-                           json=sample(application_id=app_id)).status_code == 202
-        status = state_of(client, app_id, {"ISSUED", "TRANSMITTED", "ACCEPTED"})
-    number = status["certificate_number"]
+        number = issued(client, app_id)
     with portal.client(portal.provider.token("exporter2")) as client:
         assert client.get(f"/v1/applications/{app_id}").status_code == 404
         assert client.get(f"/v1/certificates/{number}").status_code == 404
@@ -246,9 +251,7 @@ def test_certificates_previews_and_public_verification(portal: PortalStack,
                                                        exporter_token: str) -> None:
     app_id = unique_id("cert")
     with portal.client(exporter_token) as client:
-        client.post("/v1/applications", json=sample(application_id=app_id))
-        number = state_of(client, app_id, {"ISSUED", "TRANSMITTED", "ACCEPTED"}
-                          )["certificate_number"]
+        number = issued(client, app_id)
         xml = client.get(f"/v1/certificates/{number}.xml")
         assert xml.status_code == 200 and b"Signature" in xml.content
         for lang, word in (("th", 'lang="th"'), ("vi", 'lang="vi"')):
@@ -269,9 +272,7 @@ def test_officer_revokes_and_the_verification_says_so(portal: PortalStack,
                                                       exporter_token: str) -> None:
     app_id = unique_id("revoke")
     with portal.client(exporter_token) as client:
-        client.post("/v1/applications", json=sample(application_id=app_id))
-        number = state_of(client, app_id, {"ISSUED", "TRANSMITTED", "ACCEPTED"}
-                          )["certificate_number"]
+        number = issued(client, app_id)
         assert client.post(f"/v1/certificates/{number}/requests",
                            json={"action": "revoke", "reason": "x"}).status_code == 403
     with portal.client(portal.provider.token("officer")) as officer:
@@ -377,9 +378,7 @@ def test_a_second_portal_serves_the_same_from_its_own_view(portal: PortalStack,
                                                            exporter_token: str) -> None:
     app_id = unique_id("second")
     with portal.client(exporter_token) as client:
-        client.post("/v1/applications", json=sample(application_id=app_id))
-        number = state_of(client, app_id, {"ISSUED", "TRANSMITTED", "ACCEPTED"}
-                          )["certificate_number"]
+        number = issued(client, app_id)
         first_xml = client.get(f"/v1/certificates/{number}.xml").content
     port = free_port()
     env = {**portal.stack.env, "ECO_PORTAL_PORT": str(port),
