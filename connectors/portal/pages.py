@@ -19,15 +19,15 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
 from connectors.intake.documents import InvalidApplication, UnsafeXml, format_of, read_document
-from connectors.portal import actions
+from connectors.portal import actions, i18n
 from connectors.portal.api import application_detail, certificate_for
+from connectors.portal.i18n import language_of, translator
 from connectors.portal.problems import ApiProblem
 from connectors.portal.sessions import COOKIE, Session, csrf_ok
 from connectors.portal.signin import router as signin_router
 from connectors.portal.state import Portal
 from connectors.portal.submitting import submit
 from pipeline.application.xml import schema_bytes
-from pipeline.certificate.render import LANGUAGES
 from pipeline.certificate.trust import TrustRegistry
 from pipeline.certificate.verification import verify_certificate
 from pipeline.errors import EcoError, Problem
@@ -36,7 +36,6 @@ from pipeline.issuing import trust_directory
 router = APIRouter(include_in_schema=False)
 router.include_router(signin_router)
 templates = Jinja2Templates(directory=Path(__file__).with_name("templates"))
-LANGUAGE_NAMES = {"en": "English", "th": "ไทย", "vi": "Tiếng Việt"}
 
 
 def _portal(request: Request) -> Portal:
@@ -50,9 +49,15 @@ def _session(request: Request) -> Session | None:
 
 def _page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
     session = _session(request)
-    return templates.TemplateResponse(request, name, {
+    lang = language_of(request)
+    response = templates.TemplateResponse(request, name, {
         "session": session, "caller": session.caller if session else None,
-        "csrf": session.csrf if session else "", **context}, status_code=status)
+        "csrf": session.csrf if session else "", "lang": lang, "t": translator(lang),
+        "languages": i18n.NAMES, **context}, status_code=status)
+    if request.query_params.get("lang") == lang:
+        response.set_cookie(i18n.COOKIE, lang, max_age=365 * 86400, path="/", secure=True,
+                            httponly=True, samesite="lax")
+    return response
 
 
 def _signed_in(request: Request) -> Session:
@@ -145,13 +150,12 @@ async def submit_page(request: Request) -> Response:
 
 
 @router.get("/portal/certificates/{ref}")
-async def certificate(ref: str, request: Request, lang: str = "en") -> Response:
+async def certificate(ref: str, request: Request) -> Response:
     session = _signed_in(request)
     portal = _portal(request)
     found = certificate_for(portal, session.caller, ref)
     detail = application_detail(portal, session.caller, found.application_id)
-    return _page(request, "certificate.html", certificate=found, app=detail,
-                 lang=lang if lang in LANGUAGES else "en", languages=LANGUAGE_NAMES)
+    return _page(request, "certificate.html", certificate=found, app=detail)
 
 
 @router.get("/portal/declarations")

@@ -1,8 +1,8 @@
 """The portal in a real browser: Debian's headless Chromium driven by Playwright (never a
 downloaded browser). A person signs in with the provider, submits a sample, watches it become
 issued without reloading, switches the preview's language, downloads the signed XML (which
-verifies), and an officer approves a correction. Screenshots of every page, the preview in
-English, Thai and Vietnamese, are kept under .eco/test-artifacts/portal/."""
+verifies), and an officer approves a correction. Screenshots of every page in English, Thai and
+Vietnamese, and of the previews, are kept under .eco/test-artifacts/portal/."""
 
 from __future__ import annotations
 
@@ -71,13 +71,28 @@ def shot(page: Any, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
+PAGE_WORDS = {"en": "Origin Service Portal", "th": "พอร์ทัลบริการถิ่นกำเนิดสินค้า",
+              "vi": "Cổng dịch vụ xuất xứ"}
+
+
+def shots(page: Any, name: str) -> None:
+    """The page as it is, in English, Thai and Vietnamese (its own words translated), then
+    back in English."""
+    url = page.url.split("?")[0]
+    for lang in ("th", "vi", "en"):
+        page.goto(f"{url}?lang={lang}")
+        assert page.get_attribute("html", "lang") == lang
+        assert PAGE_WORDS[lang] in page.inner_text("header")
+        shot(page, f"{name}.{lang}")
+
+
 def sign_in(browser: Any, portal: PortalStack, user: str) -> Any:
     context = browser.new_context(accept_downloads=True, locale="en-GB",
                                   viewport={"width": 1280, "height": 900})
     context.set_default_timeout(30_000)
     page = context.new_page()
     page.goto(portal.url)
-    shot(page, "01-home")
+    shots(page, "01-home")
     page.click("#sign-in")
     page.wait_for_selector("input[name=username]")
     shot(page, "02-provider-sign-in")
@@ -92,9 +107,10 @@ def test_exporter_submits_watches_it_issued_previews_and_downloads(
         browser: Any, portal: PortalStack, tmp_path: Path) -> None:
     page = sign_in(browser, portal, "exporter")
     assert "Li Wei" in page.inner_text("header")
-    shot(page, "03-applications-empty")
+    shot(page, "03-applications-start")
 
     page.goto(f"{portal.url}/portal/submit")
+    shots(page, "04-submit")
     document = json.loads((SAMPLES / "01-rcep-led-luminaires-vn.json").read_text())
     broken = {**document, "application_id": f"web-bad-{uuid.uuid4().hex[:8]}",
               "items": [{**document["items"][0], "hs_code": "94x"}]}
@@ -114,6 +130,7 @@ def test_exporter_submits_watches_it_issued_previews_and_downloads(
     assert page.evaluate("window.__notReloaded") is True  # the state changed in place
     page.wait_for_selector("#certificate a")
     shot(page, "05-application-issued-live")
+    shots(page, "05-application")
 
     page.click("#certificate a")
     page.wait_for_selector("#preview")
@@ -123,11 +140,12 @@ def test_exporter_submits_watches_it_issued_previews_and_downloads(
         page.wait_for_url(f"**?lang={lang}")
         frame = page.frame_locator("#preview")
         assert frame.locator("html").get_attribute("lang") == marker
-        shot(page, f"06-certificate-{lang}")
+        assert PAGE_WORDS[lang] in page.inner_text("header")  # the page follows the preview
+        shot(page, f"06-certificate.{lang}")
     for lang in ("en", "th", "vi"):
         preview = page.context.new_page()
         preview.goto(f"{portal.url}/v1/certificates/{number}/preview?lang={lang}")
-        shot(preview, f"07-preview-{lang}")
+        shot(preview, f"07-preview.{lang}")
         preview.close()
 
     with page.expect_download() as download:
@@ -137,9 +155,11 @@ def test_exporter_submits_watches_it_issued_previews_and_downloads(
     trust = TrustRegistry.from_dir(portal.stack.data_dir / "pki" / "trust")
     assert verify_certificate(saved.read_bytes(), trust).number == number
 
-    page.goto(f"{portal.url}/portal")
+    page.goto(f"{portal.url}/portal?lang=en")
     assert app_id in page.inner_text("#applications")
-    shot(page, "08-applications")
+    shots(page, "08-applications")
+    page.goto(f"{portal.url}/portal/declarations")
+    shots(page, "08-declarations")
 
     public = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
     public.goto(f"{portal.url}/v1/certificates/{number}")  # where the QR code points
@@ -148,8 +168,11 @@ def test_exporter_submits_watches_it_issued_previews_and_downloads(
     public.set_input_files("#upload-form input[type=file]", str(saved))
     public.click("#upload-form button")
     public.wait_for_selector("#signature")
+    assert public.get_attribute("#signature", "data-valid") == "yes"
     assert "verifies" in public.inner_text("#signature")
-    shot(public, "09-public-verification")
+    shot(public, "09-public-verification-upload")
+    public.goto(f"{portal.url}/verify/{number}")
+    shots(public, "09-public-verification")
     public.context.close()
     page.context.close()
 
@@ -169,14 +192,15 @@ def test_officer_approves_a_correction_in_the_browser(browser: Any, portal: Port
 
     officer = sign_in(browser, portal, "officer")
     officer.goto(f"{portal.url}/portal/officer")
-    shot(officer, "10-officer-certificates")
+    shots(officer, "10-officer-certificates")
     officer.goto(f"{portal.url}/portal/officer/{number}")
+    shots(officer, "11-officer-approve")
     corrected = json.loads(officer.input_value("textarea[name=document]"))
     corrected["items"][0]["marks"] = "CORRECTED MARKS"
     officer.check("input[value=supersede]")
     officer.fill("input[name=reason]", "shipping marks corrected at the exporter's request")
     officer.fill("textarea[name=document]", json.dumps(corrected, indent=2))
-    shot(officer, "11-officer-approve-correction")
+    shot(officer, "11-officer-approve-correction.en")
     officer.click("#approve-form button[type=submit]")
     officer.wait_for_url(f"{portal.url}/portal/applications/{app_id}")
 
@@ -184,12 +208,12 @@ def test_officer_approves_a_correction_in_the_browser(browser: Any, portal: Port
 
     def superseded() -> bool:
         public.goto(f"{portal.url}/verify/{number}")
-        return "SUPERSEDED" in public.inner_text("#verdict")
+        return public.get_attribute("#verdict", "data-standing") == "superseded"
 
     from tests.integration.harness import wait_for
 
     wait_for(superseded, 90, "the old certificate to be superseded")
-    shot(public, "12-verification-superseded")
     assert "superseded by" in public.inner_text("#verdict")
+    shots(public, "12-verification-superseded")
     public.context.close()
     officer.context.close()
