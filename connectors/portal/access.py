@@ -4,6 +4,9 @@ counted against its tenant's request rate."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import structlog
 from fastapi import Request
 
@@ -20,6 +23,15 @@ log = structlog.get_logger("eco.portal")
 def portal_of(request: Request) -> Portal:
     portal: Portal = request.app.state.portal
     return portal
+
+
+def _tenant_key(caller: Caller) -> str:
+    return f"tenant {caller.tenants[0] if caller.tenants else caller.subject}"
+
+
+def limit_address(request: Request) -> None:
+    """Count a request that needs no token (public pages) against its address."""
+    _limit(portal_of(request), _address(request))
 
 
 def _limit(portal: Portal, key: str) -> None:
@@ -43,7 +55,7 @@ async def bearer_caller(request: Request) -> Caller:
         # with its CSRF token, so a cross-site request cannot act for a signed-in person.
         session = portal.sessions.get(request.cookies.get(COOKIE))
         if session is not None and request.method in ("GET", "HEAD"):
-            _limit(portal, f"tenant {session.caller.tenants[:1] or session.caller.subject}")
+            _limit(portal, _tenant_key(session.caller))
             return session.caller
         _limit(portal, _address(request))
         raise _unauthorized("no bearer token: send Authorization: Bearer <access token>")
@@ -56,6 +68,13 @@ async def bearer_caller(request: Request) -> Caller:
 
 async def caller_of_token(portal: Portal, token: str, request: Request | None = None
                           ) -> Caller:
+    caller, _ = await checked_token(portal, token, request)
+    return caller
+
+
+async def checked_token(portal: Portal, token: str, request: Request | None = None
+                        ) -> tuple[Caller, Mapping[str, Any]]:
+    """The caller and the claims of a valid token; ApiProblem 401/403/503 otherwise."""
     try:
         claims = await portal.verifier.verify(token)
     except TokenRejected as exc:
@@ -74,8 +93,8 @@ async def caller_of_token(portal: Portal, token: str, request: Request | None = 
         caller = caller_from_claims(claims, settings.oidc_tenant_claim, settings.oidc_roles_claim)
     except NotAllowed as exc:
         raise ApiProblem(403, "Forbidden", str(exc)) from exc
-    _limit(portal, f"tenant {caller.tenants[0] if caller.tenants else caller.subject}")
-    return caller
+    _limit(portal, _tenant_key(caller))
+    return caller, claims
 
 
 def _unauthorized(detail: str, error: str = "") -> ApiProblem:

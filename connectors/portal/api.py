@@ -19,10 +19,11 @@ from connectors.intake.documents import (
     read_document,
 )
 from connectors.portal import actions
-from connectors.portal.access import bearer_caller, forbidden, portal_of
+from connectors.portal.access import bearer_caller, forbidden, limit_address, portal_of
 from connectors.portal.caller import Caller
 from connectors.portal.metering import REFUSED, STREAMS
 from connectors.portal.problems import MEDIA_TYPE, ApiProblem
+from connectors.portal.sessions import COOKIE
 from connectors.portal.state import Portal
 from connectors.portal.submitting import submit
 from connectors.portal.view import Certificate, PortalView
@@ -167,7 +168,7 @@ async def certificate_metadata(ref: str, request: Request) -> Response:
     certificate) is sent to the public verification page."""
     if "authorization" not in request.headers and "text/html" in request.headers.get(
             "accept", "") and not portal_of(request).sessions.get(
-            request.cookies.get("__Host-eco_session")):
+            request.cookies.get(COOKIE)):
         return RedirectResponse(f"/verify/{ref}", status_code=303)
     caller = await bearer_caller(request)
     return JSONResponse(certificate_for(portal_of(request), caller, ref).metadata())
@@ -249,6 +250,7 @@ async def list_declarations(request: Request, caller: AnyCaller) -> dict[str, An
 @router.get("/verification/{ref}")
 async def public_verification(ref: str, request: Request) -> dict[str, Any]:
     """Public: is certificate ``ref`` valid, superseded (by which) or revoked."""
+    limit_address(request)
     return actions.public_standing(portal_of(request), ref)
 
 

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from connectors.intake.documents import InvalidApplication, UnsafeXml, format_of, read_document
 from connectors.portal import actions, i18n
+from connectors.portal.access import limit_address
 from connectors.portal.api import application_detail, certificate_for
 from connectors.portal.i18n import language_of, translator
 from connectors.portal.problems import ApiProblem
@@ -259,6 +260,7 @@ async def application_xsd() -> Response:
 
 @router.get("/verify/{number}")
 async def verify_number(number: str, request: Request) -> Response:
+    limit_address(request)
     try:
         standing = actions.public_standing(_portal(request), number)
     except ApiProblem:
@@ -270,6 +272,7 @@ async def verify_number(number: str, request: Request) -> Response:
 async def verify_upload(request: Request) -> Response:
     """Anyone may check an XML certificate: its signature against the trust registry, and
     its standing here. Nothing is stored."""
+    limit_address(request)
     form = await request.form()
     upload = form.get("file")
     data = await upload.read() if upload is not None and hasattr(upload, "read") else b""

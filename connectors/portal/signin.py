@@ -13,7 +13,7 @@ import httpx
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from connectors.portal.access import caller_of_token, portal_of
+from connectors.portal.access import checked_token, portal_of
 from connectors.portal.problems import ApiProblem
 from connectors.portal.sessions import COOKIE, SIGNIN_COOKIE, csrf_ok
 from connectors.portal.tokens import ProviderUnavailable, tls_context
@@ -77,8 +77,7 @@ async def callback(request: Request, code: str = "", state: str = "", error: str
         raise ApiProblem(401, "Sign-in refused", f"the provider refused the code "
                          f"({answer.status_code})")
     token = str(answer.json().get("access_token", ""))
-    caller = await caller_of_token(portal, token, request)
-    claims = await portal.verifier.verify(token)
+    caller, claims = await checked_token(portal, token, request)
     sid = portal.sessions.open(caller, token, float(claims.get("exp", time.time() + 900)))
     response = RedirectResponse("/portal", status_code=303)
     _cookie(response, COOKIE, sid, 3600)

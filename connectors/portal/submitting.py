@@ -75,7 +75,20 @@ async def submit(portal: Portal, caller: Caller, document: dict[str, Any], *,
     app_id_given = document.get("application_id")
     status_base = f"{portal.settings.portal_url}/v1/applications/"
     digest = document_digest(document)
-    lock = portal.submitting.setdefault(str(app_id_given or ""), asyncio.Lock())
+    lock_key = str(app_id_given or "")
+    lock = portal.submitting.setdefault(lock_key, asyncio.Lock())
+    try:
+        return await _submit_once(portal, document, exporter_id, str(app_id_given or ""),
+                                  digest, status_base, document_format, channel, lock)
+    finally:
+        if not lock.locked():
+            portal.submitting.pop(lock_key, None)
+
+
+async def _submit_once(portal: Portal, document: dict[str, Any], exporter_id: str,
+                       app_id_given: str, digest: str, status_base: str, document_format: str,
+                       channel: str, lock: asyncio.Lock) -> Accepted:
+    """One application id at a time: the check of the view and the publication."""
     async with lock:
         if app_id_given:
             known = portal.view.digests.get(str(app_id_given))
