@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 ECO    := $(VENV)/bin/eco
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-unit test-integration kafka kafka-stop bench bench-soak lint install clean
+.PHONY: demo test test-unit test-integration kafka kafka-stop bench bench-soak lint install clean stop
 
 $(STAMP): pyproject.toml
 	bash deploy/system/install-packages.sh $(if $(filter test%,$(MAKECMDGOALS)),--test,)
@@ -14,19 +14,27 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/pip install -q -e '.[test,lint]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# The demo and test OpenID provider (deploy/oidc): oidc-provider from the npm registry.
+OIDC   := deploy/oidc/node_modules/.package-lock.json
+$(OIDC): deploy/oidc/package-lock.json
+	npm ci --prefix deploy/oidc --no-audit --no-fund
 
-demo: $(STAMP)
+install: $(STAMP) $(OIDC)
+
+demo: $(STAMP) $(OIDC)
 	$(ECO) demo
 
-test: $(STAMP)
+stop: $(STAMP)
+	$(ECO) demo --stop
+
+test: $(STAMP) $(OIDC)
 	bash deploy/system/install-packages.sh --test
 	$(PY) -m pytest -q
 
 test-unit: $(STAMP)
 	$(PY) -m pytest -q -m "not integration"
 
-test-integration: $(STAMP)
+test-integration: $(STAMP) $(OIDC)
 	$(PY) -m pytest -q -m integration
 
 kafka: $(STAMP)

@@ -85,6 +85,7 @@ def run_demo(out: Path, samples: Path = SAMPLES, timeout: float = 240.0) -> int:
     from connectors.customs.sandbox import SANDBOX_COUNTRIES
     from connectors.customs.signatures import generate_customs_keys
     from connectors.customs.tls import generate_dev_tls
+    from pipeline import demostack
     from pipeline.localkafka import LocalKafka
     from pipeline.topics import create_topics
 
@@ -92,9 +93,14 @@ def run_demo(out: Path, samples: Path = SAMPLES, timeout: float = 240.0) -> int:
     port = Settings.from_env(env).sandbox_port
     env.setdefault("ECO_SANDBOX_URL", f"https://127.0.0.1:{port}")
     settings = Settings.from_env(env)
+    stopped = demostack.stop_stack(settings, env)
+    if stopped:
+        _say(f"[demo] stopped the stack an earlier demo left running ({', '.join(stopped)})")
     # Made once here, before the sandbox and the worker start, so they share one CA and keys.
     generate_dev_tls(settings.data_dir / "tls")
     generate_customs_keys(settings.data_dir / "customs", SANDBOX_COUNTRIES)
+    env.update(demostack.portal_environment(settings, env))
+    settings = Settings.from_env(env)
     started = time.monotonic()
     kafka = LocalKafka.from_settings(settings)
     _say(f"[demo] starting Apache Kafka at {settings.kafka_bootstrap} ...")
@@ -106,10 +112,13 @@ def run_demo(out: Path, samples: Path = SAMPLES, timeout: float = 240.0) -> int:
     logs = out / "logs"
     services = Services(logs, env)
     prometheus: Monitor | None = None
+    kept = False
     try:
         services.start("sandbox-customs", "sandbox-customs", "--delay", "0.5")
         services.start("worker", "worker")
         services.start_receiver()
+        demostack.start_provider(services, env)
+        services.start("portal", "portal")
         _say(f"[demo] worker and sandbox customs (VN, TH, MY) at {settings.sandbox_url} "
              f"starting; logs in {logs}")
         try:
@@ -121,6 +130,9 @@ def run_demo(out: Path, samples: Path = SAMPLES, timeout: float = 240.0) -> int:
         # Operations: where the metrics are, and a Prometheus with the rules if one is installed.
         prometheus = demo_prometheus(out / "prometheus", f"127.0.0.1:{settings.worker_web_port}",
                                      settings.prometheus_port, _say)
+        if not _portal_ready(services, settings):
+            _say(f"[demo] the portal did not become ready; see {logs}")
+            return 1
         run_id = datetime.now(UTC).strftime("%m%d%H%M%S")
         files = sorted(samples.glob("*.json"))
         subs = []
@@ -166,12 +178,43 @@ def run_demo(out: Path, samples: Path = SAMPLES, timeout: float = 240.0) -> int:
         if unfinished:
             _say(f"[demo] still under way when the demo stopped waiting: {unfinished}")
             return 1
-        _say("[demo] the broker keeps running: `make kafka-stop` stops it")
+        if prometheus is not None:  # kept with the stack: `make stop` stops it too
+            services.processes["prometheus"] = prometheus.process
+        demostack.keep(settings, services)
+        kept = True
+        _print_access(settings)
         return 0
     finally:
-        if prometheus is not None:
-            prometheus.stop()
-        services.stop_all()
+        if not kept:
+            if prometheus is not None:
+                prometheus.stop()
+            services.stop_all()
+
+
+def _portal_ready(services: Services, settings: Settings, timeout: float = 90.0) -> bool:
+    from pipeline.demostack import answers_https
+
+    ca_file = settings.data_dir / "tls" / "ca.pem"
+    deadline = time.monotonic() + timeout
+    while not answers_https(f"{settings.portal_url}/readyz", ca_file):
+        if services.dead() or time.monotonic() > deadline:
+            return False
+        time.sleep(0.3)  # polling interval of a deadline-bounded wait
+    return True
+
+
+def _print_access(settings: Settings) -> None:
+    from pipeline.demostack import users
+
+    _say("")
+    _say(f"[demo] the stack keeps running. Origin Service Portal: {settings.portal_url}/")
+    _say(f"       (development TLS: trust {settings.data_dir / 'tls' / 'ca.pem'} or accept "
+         "the browser's warning; the sign-in page is the demo provider at "
+         f"{settings.oidc_issuer})")
+    _say(f"       {'user':<12} {'password':<18} {'roles':<16} tenant")
+    for name, password, roles, tenant in users():
+        _say(f"       {name:<12} {password:<18} {roles:<16} {tenant}")
+    _say("[demo] stop everything with `make stop` (or `eco demo --stop`)")
 
 
 def _write_outputs(out: Path, settings: Settings, subs: Sequence[tuple[Path, Any]],

@@ -13,11 +13,10 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaConnectionError, KafkaError
 from aiokafka.partitioner import murmur2
 
-from pipeline import events
+from pipeline import events, statusrecord
 from pipeline.errors import DependencyUnavailable, EcoError
 from pipeline.events import Envelope
 from pipeline.kafkaclient import client_options, unreachable
-from pipeline.statusrecord import decode_status
 
 STATUS_TOPIC = "eco.status"
 ALERT_TOPIC = "eco.alert"
@@ -120,6 +119,50 @@ async def read_events(bootstrap: str, topic: str) -> list[Envelope]:
     return found
 
 
+def decode_status(value: bytes | None) -> dict[str, Any] | None:
+    """One ``eco.status`` record's value as the status record (``CertificateStatus.to_json``
+    form: Avro, or JSON from earlier versions); None for a tombstone or a record that is not
+    one. Every reader of the status table goes through here."""
+    if value is None:
+        return None
+    try:
+        return statusrecord.decode_status(value)
+    except EcoError:
+        return None
+
+
+async def follow_topics(bootstrap: str, topics: Sequence[str], *,
+                        on_caught_up: Callable[[], None] | None = None,
+                        stop: Callable[[], bool] | None = None) -> AsyncIterator[Any]:
+    """Yield the records of ``topics`` from their start and go on following them;
+    ``on_caught_up`` is called once every partition has been read up to where it ended when
+    the reading began (a view built from them is then current)."""
+    consumer = await _consumer(bootstrap)
+    try:
+        await consumer._client.force_metadata_update()
+        chosen = [TopicPartition(topic, p) for topic in topics
+                  for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        if not chosen:
+            if on_caught_up is not None:
+                on_caught_up()
+            return
+        consumer.assign(chosen)
+        await consumer.seek_to_beginning(*chosen)
+        ends = await consumer.end_offsets(chosen)
+        caught_up = False
+        while stop is None or not stop():
+            batch = await consumer.getmany(*chosen, timeout_ms=500)
+            for records in batch.values():
+                for record in records:
+                    yield record
+            if not caught_up and all([await _reached(consumer, tp, ends[tp]) for tp in chosen]):
+                caught_up = True
+                if on_caught_up is not None:
+                    on_caught_up()
+    finally:
+        await consumer.stop()
+
+
 async def latest_statuses(bootstrap: str, ids: Sequence[str] | None = None
                           ) -> dict[str, dict[str, Any]]:
     """The newest status record of each application (or of the given ids)."""
@@ -127,19 +170,10 @@ async def latest_statuses(bootstrap: str, ids: Sequence[str] | None = None
     latest: dict[str, dict[str, Any]] = {}
     async for record in read_topic(bootstrap, STATUS_TOPIC):
         key = record.key.decode() if record.key else ""
-        if (wanted is None or key in wanted) and record.value is not None:
-            found = _status(record.value)
-            if found is not None:
-                latest[key] = found
+        status = decode_status(record.value)
+        if (wanted is None or key in wanted) and status is not None:
+            latest[key] = status
     return latest
-
-
-def _status(value: bytes) -> dict[str, Any] | None:
-    """A status record of ``eco.status`` (Avro; JSON from earlier versions), or None."""
-    try:
-        return decode_status(value)
-    except EcoError:
-        return None
 
 
 async def wait_for_statuses(bootstrap: str, ids: Sequence[str],
@@ -159,9 +193,9 @@ async def wait_for_statuses(bootstrap: str, ids: Sequence[str],
 
     async for record in read_topic(bootstrap, STATUS_TOPIC, follow=True, stop=finished):
         key = record.key.decode() if record.key else ""
-        found = _status(record.value) if key in wanted and record.value is not None else None
-        if found is not None:
-            latest[key] = found
+        status = decode_status(record.value) if key in wanted else None
+        if status is not None:
+            latest[key] = status
             if on_change is not None:
                 on_change(key, latest[key])
     return latest

@@ -183,6 +183,31 @@ class Settings:
     reconcile_every       RECONCILE_EVERY       how often the poller looks for such certificates
     reconcile_rate        RECONCILE_RATE        status calls per second, at most (all countries)
     reconcile_batch       RECONCILE_BATCH       certificates asked about per round, at most
+    portal_host           PORTAL_HOST           address the portal binds (HTTPS only)
+    portal_port           PORTAL_PORT           its port (8444)
+    portal_tls_cert       PORTAL_TLS_CERT       PEM server certificate (chain) of the portal
+    portal_tls_key        PORTAL_TLS_KEY        its private key
+    portal_url            PORTAL_URL            the portal's public address (sign-in redirect,
+                                                the QR code's verification link)
+    portal_max_body       PORTAL_MAX_BODY       largest request body accepted, bytes
+    portal_max_depth      PORTAL_MAX_DEPTH      deepest JSON nesting accepted
+    portal_rate_limit     PORTAL_RATE_LIMIT     requests per minute per tenant (and per address
+                                                for unauthenticated callers)
+    oidc_issuer           OIDC_ISSUER           the OpenID provider's issuer URL
+    oidc_audience         OIDC_AUDIENCE         the audience of access tokens for the portal's
+                                                API (default PORTAL_URL + "/")
+    oidc_client_id        OIDC_CLIENT_ID        the portal's client at the provider (sign-in)
+    oidc_client_secret    OIDC_CLIENT_SECRET    its secret
+    oidc_tenant_claim     OIDC_TENANT_CLAIM     the claim holding the tenant (exporter id; a list
+                                                for an authorised representative)
+    oidc_roles_claim      OIDC_ROLES_CLAIM      the claim holding the roles
+    oidc_ca_file          OIDC_CA_FILE          CA bundle of the provider's TLS certificate;
+                                                default the system store
+    oidc_leeway           OIDC_LEEWAY           clock skew allowed on exp, nbf and iat (duration)
+    intake_dir            INTAKE_DIR            the file-drop directory of XML applications
+    portal_ca_file        PORTAL_CA_FILE        CA bundle of the portal's TLS certificate, for
+                                                ``eco submit --via portal``; default system store
+    portal_token          PORTAL_TOKEN          the bearer token ``eco submit --via portal`` sends
     """
 
     kafka_bootstrap: str = "127.0.0.1:9092"
@@ -265,6 +290,25 @@ class Settings:
     reconcile_every: float = 30.0
     reconcile_rate: float = 5.0
     reconcile_batch: int = 100
+    portal_host: str = "127.0.0.1"
+    portal_port: int = 8444
+    portal_tls_cert: Path | None = None
+    portal_tls_key: Path | None = None
+    portal_url: str = "https://127.0.0.1:8444"
+    portal_max_body: int = 1024 * 1024
+    portal_max_depth: int = 32
+    portal_rate_limit: int = 300
+    oidc_issuer: str = ""
+    oidc_audience: str = ""
+    oidc_client_id: str = "eco-portal"
+    oidc_client_secret: str = ""
+    oidc_tenant_claim: str = "eco_tenant"
+    oidc_roles_claim: str = "eco_roles"
+    oidc_ca_file: Path | None = None
+    oidc_leeway: float = 30.0
+    intake_dir: Path | None = None
+    portal_ca_file: Path | None = None
+    portal_token: str = field(default="", repr=False)
 
     def examination_day(self) -> date:
         """The day examinations are made as of: the configured one, or today (UTC)."""
@@ -302,6 +346,12 @@ class Settings:
         return self.notification_keys_dir or self.data_dir / "pki" / "notifiers"
 
     @property
+    def api_audience(self) -> str:
+        """The audience the portal's access tokens must name: the setting, or the portal's
+        address with a trailing slash (its resource indicator)."""
+        return self.oidc_audience or f"{self.portal_url}/"
+
+    @property
     def kafka_url(self) -> str:
         return f"kafka://{self.kafka_bootstrap}"
 
@@ -331,6 +381,8 @@ class Settings:
             raise ValueError(f"ECO_RECONCILE_RATE={raw_rate!r} is not a number") from exc
         if not math.isfinite(reconcile_rate) or reconcile_rate <= 0:
             raise ValueError(f"ECO_RECONCILE_RATE={raw_rate!r} must be more than 0 per second")
+        portal_port = integer("PORTAL_PORT", d.portal_port)
+        portal_url = get("PORTAL_URL", f"https://127.0.0.1:{portal_port}").rstrip("/")
         return cls(
             kafka_bootstrap=get("KAFKA_BOOTSTRAP", d.kafka_bootstrap),
             kafka_partitions=integer("PARTITIONS", integer("KAFKA_PARTITIONS",
@@ -399,6 +451,25 @@ class Settings:
                                       "ECO_RECONCILE_EVERY"),
             reconcile_rate=reconcile_rate,
             reconcile_batch=integer("RECONCILE_BATCH", d.reconcile_batch),
+            portal_host=get("PORTAL_HOST", d.portal_host),
+            portal_port=portal_port,
+            portal_tls_cert=_path(get("PORTAL_TLS_CERT", "")),
+            portal_tls_key=_path(get("PORTAL_TLS_KEY", "")),
+            portal_url=portal_url,
+            portal_max_body=integer("PORTAL_MAX_BODY", d.portal_max_body),
+            portal_max_depth=integer("PORTAL_MAX_DEPTH", d.portal_max_depth),
+            portal_rate_limit=integer("PORTAL_RATE_LIMIT", d.portal_rate_limit),
+            oidc_issuer=get("OIDC_ISSUER", d.oidc_issuer),
+            oidc_audience=get("OIDC_AUDIENCE", d.oidc_audience),
+            oidc_client_id=get("OIDC_CLIENT_ID", d.oidc_client_id),
+            oidc_client_secret=get("OIDC_CLIENT_SECRET", d.oidc_client_secret),
+            oidc_tenant_claim=get("OIDC_TENANT_CLAIM", d.oidc_tenant_claim),
+            oidc_roles_claim=get("OIDC_ROLES_CLAIM", d.oidc_roles_claim),
+            oidc_ca_file=_path(get("OIDC_CA_FILE", "")),
+            oidc_leeway=_duration(get("OIDC_LEEWAY", str(d.oidc_leeway)), "ECO_OIDC_LEEWAY"),
+            intake_dir=_path(get("INTAKE_DIR", "")),
+            portal_ca_file=_path(get("PORTAL_CA_FILE", "")),
+            portal_token=get("PORTAL_TOKEN", ""),
         )
 
 

@@ -46,11 +46,31 @@ def read_document(path: Path) -> tuple[dict[str, object], str]:
     return document, text
 
 
+def read_application_file(path: Path) -> dict[str, object]:
+    """The application document in ``path``, JSON or XML (by the ``.xml`` suffix or a leading
+    ``<``); the XML form is checked against the published XSD with the hardened parser."""
+    from pipeline.application.xml import read_application_xml
+    from pipeline.errors import UnsafeXml
+
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InvalidApplication([Problem("", f"cannot read: {exc.strerror}")], str(path)) from exc
+    if path.suffix.lower() == ".xml" or raw.lstrip()[:1] == b"<":
+        try:
+            return read_application_xml(raw)
+        except UnsafeXml as exc:
+            raise InvalidApplication([Problem("", str(exc))], str(path)) from exc
+    return read_document(path)[0]
+
+
 def submission(document: dict[str, object], *, source: str, via: str = "CLI",
-               id_suffix: str = "") -> Submission:
+               id_suffix: str = "", document_format: str = "JSON_V1") -> Submission:
     """Validate ``document`` and build its event. The application id is the document's own
     (the client's idempotency key) or a new one; the event id derives from the id and the
-    content, so submitting the same document twice is one submission."""
+    content, so submitting the same document twice is one submission. ``document_format``
+    records what the exporter sent (``XML_V1`` for the XML form); the event always carries the
+    document in its JSON form, which is what the stages read."""
     application = parse_application(document, source=source)
     given = document.get("application_id")
     app_id = (str(given) if given else f"app-{uuid.uuid4()}") + id_suffix
@@ -66,7 +86,7 @@ def submission(document: dict[str, object], *, source: str, via: str = "CLI",
         "issuing_office": str(document.get("issuing_office") or ""),
         "importing_country": str(importer.get("country")) if isinstance(importer, dict) else "",
         "submitted_via": via,
-        "document_format": "JSON_V1",
+        "document_format": document_format,
         "document": text,
         "submitted_at": datetime.now(UTC),
     }

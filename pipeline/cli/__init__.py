@@ -24,6 +24,7 @@ COMMANDS = (
     "certificate", "clarify", "trust",
     "rules",
     "receiver", "deadletter",
+    "portal", "intake",
 )
 
 

@@ -1,0 +1,1 @@
+"""The XSD of the application document (XML form), published by the project."""
