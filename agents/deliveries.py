@@ -31,6 +31,7 @@ from connectors.customs.circuit import CircuitBreaker
 from connectors.customs.protocol import Clarification, Delivery, Receipt
 from connectors.customs.registry import CountryRegistry
 from pipeline import events
+from pipeline.app import IN_MEMORY
 from pipeline.errors import BusinessRejection, CustomsTemporaryFailure
 from pipeline.events import Envelope
 from pipeline.metrics import (
@@ -82,10 +83,10 @@ class DeliveryRunner:
         # (rebuilt from their changelogs on start, so a restart keeps them all the same).
         self.schedule: Any = app.Table("transmission-schedule", default=dict,
                                        partitions=settings.kafka_partitions,
-                                       use_partitioner=True, store="memory://")
+                                       use_partitioner=True, store=IN_MEMORY)
         self.circuits: Any = app.GlobalTable("transmission-circuits", default=dict,
                                              partitions=settings.kafka_partitions,
-                                             use_partitioner=True, store="memory://")
+                                             use_partitioner=True, store=IN_MEMORY)
         self.log = structlog.get_logger("eco.stage").bind(stage="transmission")
         self.publish: Callable[[Envelope], Awaitable[None]] = self._publish_event
         countries_known(KNOWN_COUNTRIES)  # metrics: the corridor's series at zero

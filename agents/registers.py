@@ -17,6 +17,7 @@ from typing import Any
 import faust
 
 from agents.frame import Batch, Stage, run_stage
+from pipeline.app import IN_MEMORY
 from pipeline.events import Envelope
 from pipeline.settings import Settings
 from pipeline.stages import Transition
@@ -42,7 +43,7 @@ def global_table(app: faust.App, settings: Settings, name: str,
         return app.tables[name]
     # Small, read whole by every worker: kept in memory.
     return app.GlobalTable(name, default=default, partitions=settings.kafka_partitions,
-                           recovery_buffer_size=1, store="memory://")
+                           recovery_buffer_size=1, store=IN_MEMORY)
 
 
 def install(app: faust.App, settings: Settings) -> None:

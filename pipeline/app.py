@@ -19,6 +19,10 @@ from pipeline.kafkaclient import faust_options
 from pipeline.settings import Settings
 
 MIB = 1024 * 1024
+IN_MEMORY = "memory://local"
+"""The store of a table kept in the worker's memory (rebuilt from its changelog on start).
+Faust takes the app's store (``ECO_STORE``) for a table whose store URL is empty, and a URL
+of a scheme alone (``memory://``) is empty, so this one names a host."""
 SESSION_TIMEOUT = 30.0  # seconds until a member that vanished for good loses its partitions
 
 

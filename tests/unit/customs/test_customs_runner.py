@@ -9,6 +9,9 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
+import faust
+from faust.stores.memory import Store as MemoryStore
+
 from agents.deliveries import DeliveryRunner
 from connectors.customs.protocol import Clarification, Delivery, Receipt
 from connectors.customs.registry import CountryRegistry
@@ -112,3 +115,11 @@ def test_a_country_that_is_down_holds_only_its_own_deliveries() -> None:
         assert again.index.count("VN") == 0, "what was delivered left the schedule"
 
     asyncio.run(run())
+
+
+def test_the_runner_keeps_its_tables_in_memory_whatever_the_store_of_the_app() -> None:
+    """Written outside any stream event, which Faust's RocksDB store cannot do."""
+    app = faust.App("eco-runner-test", store="rocksdb://", autodiscover=False)
+    runner = DeliveryRunner(app, SETTINGS, CountryRegistry.of(connectors={}))
+    for table in (runner.schedule, runner.circuits):
+        assert isinstance(table.data, MemoryStore), table.name
