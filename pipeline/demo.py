@@ -237,23 +237,17 @@ def _write_outputs(out: Path, settings: Settings, subs: Sequence[tuple[Path, Any
             "certificate_number": number,
             "alerts": list(status.get("alerts", [])),
         })
-    _write_previews(certs, out / "previews")
+    _write_previews(certs, out / "previews", settings.portal_url)
     trust = settings.data_dir / "pki" / "trust"
     if trust.is_dir():
         shutil.copytree(trust, out / "trust", dirs_exist_ok=True)
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
 
 
-def _write_previews(certs: Path, previews: Path) -> None:
+def _write_previews(certs: Path, previews: Path, portal: str) -> None:
     """Each certificate previewed in English, Thai and Vietnamese, as HTML and as PDF."""
-    from pipeline.certificate.render import (
-        DEFAULT_PORTAL_URL,
-        LANGUAGES,
-        preview_html,
-        preview_pdf,
-    )
+    from pipeline.certificate.render import LANGUAGES, preview_html, preview_pdf
 
-    portal = os.environ.get("ECO_PORTAL_URL", DEFAULT_PORTAL_URL)
     shutil.rmtree(previews, ignore_errors=True)
     previews.mkdir(parents=True)
     for xml_path in sorted(certs.glob("*.xml")):

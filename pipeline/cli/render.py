@@ -9,7 +9,6 @@ The QR code points to ``$ECO_PORTAL_URL/v1/certificates/<number>`` (default
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from pipeline.certificate.trust import TrustRegistry
 from pipeline.certificate.verification import verify_certificate
 from pipeline.cli import EXIT_BAD_INPUT, EXIT_NEGATIVE, EXIT_OK
 from pipeline.errors import InvalidInput, SignatureInvalid, UnsafeXml
+from pipeline.settings import Settings
 
 PORTAL_URL_VARIABLE = "ECO_PORTAL_URL"
 FORMATS = ("html", "pdf")
@@ -56,8 +56,8 @@ def run(args: argparse.Namespace) -> int:
     path: Path = args.file
     output: Path = args.output
     fmt: str = args.format or ("pdf" if output.suffix.lower() == ".pdf" else "html")
-    portal_url = os.environ.get(PORTAL_URL_VARIABLE) or DEFAULT_PORTAL_URL
     try:
+        portal_url = Settings.from_env().portal_url  # ECO_PORTAL_URL
         verification_url(portal_url, "0")
     except ValueError as exc:
         return _bad_input(f"{PORTAL_URL_VARIABLE}: {exc}")
