@@ -15,9 +15,10 @@ from connectors.portal.problems import ApiProblem
 from connectors.portal.state import Portal
 from connectors.portal.view import SUPPLIER_SOURCE, Certificate
 from pipeline.application import parse_application
-from pipeline.cli.certificate import ACTION_OF, request_envelope
+from pipeline.certificate.notices import notice_signer
+from pipeline.cli.certificate import ACTION_OF, REQUESTED, request_envelope
 from pipeline.cli.declare import declaration_event
-from pipeline.errors import DependencyUnavailable, InvalidInput, Problem
+from pipeline.errors import ConfigurationError, DependencyUnavailable, InvalidInput, Problem
 from pipeline.origin.register import parse_declaration
 
 ADVICE = {
@@ -110,10 +111,15 @@ async def request_version(portal: Portal, caller: Caller, certificate: Certifica
         raise ApiProblem(409, "Conflict", f"certificate {certificate.number} is "
                          f"{certificate.standing}: act on its current version",
                          kind="certificate-not-current")
+    try:  # signed with the portal's officer key: the issuance stage refuses unsigned ones
+        signer = notice_signer(portal.settings, REQUESTED)
+    except ConfigurationError as exc:
+        raise ApiProblem(503, "Officer requests not configured", str(exc),
+                         kind="officer-key-missing") from exc
     envelope = request_envelope(certificate.application_id, ACTION_OF[body.action],
                                 certificate.number, reason=body.reason.strip(),
                                 approved_by=f"{caller.name} ({caller.subject})",
-                                document=document_text)
+                                document=document_text, signer=signer)
     try:
         await portal.publish([envelope])
     except DependencyUnavailable as exc:
