@@ -315,6 +315,7 @@ async def _apply(app: faust.App, settings: Settings, stage: Stage[Any], log: Any
             getattr(item_log, note.level)(note.event, **note.fields)
             count(note.event, note.fields)
         STAGE_EVENTS.labels(stage.name, "processed").inc()
+        item_log.info("event_processed")  # one line per event per stage, context bound
     await _commit(app, stage, batch, documents, records)
 
 

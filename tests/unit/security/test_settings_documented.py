@@ -27,9 +27,7 @@ def test_no_eco_variable_is_read_outside_settings() -> None:
     offenders = [str(p.relative_to(REPO)) for root in ("pipeline", "agents", "connectors")
                  for p in (REPO / root).rglob("*.py")
                  if p.name != "settings.py" and pattern.search(p.read_text())]
-    # The demo hands the examination day on to the processes it starts (and reads the
-    # portal's URL, a setting of the portal's own).
-    assert offenders == ["pipeline/demo.py"]
+    assert offenders == []
 
 
 def test_the_production_examples_replicate_three_times() -> None:
