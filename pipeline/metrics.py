@@ -215,8 +215,6 @@ def countries_known(countries: Iterable[str]) -> None:
         CIRCUIT_OPEN.labels(country)
         for cause in ("no_connection", "circuit_open"):
             FALLBACKS.labels(country, cause)
-        for outcome in ("answered", "unanswered", "failed"):
-            RECONCILIATION_POLLS.labels(country, outcome)
 
 
 def record_deadletter(stage: str, error: BaseException) -> None:
@@ -367,3 +365,22 @@ RECONCILIATION_AWAITING = Gauge(
     "eco_reconciliation_awaiting",
     "Certificate versions delivered and still awaiting a customs decision, as the topics say.",
 )
+RECONCILIATION_OUTCOMES = ("decided", "pending", "failed")
+RECORDED_VIA = ("callback", "reconciliation")
+
+
+def receiver_countries_known(countries: Iterable[str]) -> None:
+    """Declare the callback receiver's per-country series at zero: responses recorded by way
+    (callback, reconciliation) and reconciliation calls by outcome (decided, pending, failed)."""
+    for raw in countries:
+        country = country_label(raw)
+        for via in RECORDED_VIA:
+            CUSTOMS_RESPONSES_RECORDED.labels(country, via)
+        for outcome in RECONCILIATION_OUTCOMES:
+            RECONCILIATION_POLLS.labels(country, outcome)
+
+
+def record_response_recorded(country: str, via: str) -> None:
+    """A customs response of ``country`` written to eco.customs-response (callback or
+    reconciliation)."""
+    CUSTOMS_RESPONSES_RECORDED.labels(country_label(country), via).inc()

@@ -23,7 +23,13 @@ from connectors.customs.registry import CountryRegistry
 from connectors.customs.responses import CustomsResponse
 from pipeline import events, feeds
 from pipeline.errors import DependencyUnavailable
-from pipeline.metrics import CUSTOMS_RESPONSES_RECORDED
+from pipeline.metrics import (
+    KNOWN_COUNTRIES,
+    aiohttp_metrics_handler,
+    receiver_countries_known,
+    record_build_info,
+    record_response_recorded,
+)
 
 RESPONSE_TOPIC = "eco.customs-response"
 SEND_TIMEOUT = 20.0
@@ -74,7 +80,7 @@ class ResponseRecorder:
         except (TimeoutError, KafkaError, OSError) as exc:
             await self._renew()
             raise DependencyUnavailable(f"cannot record the customs response: {exc}") from exc
-        CUSTOMS_RESPONSES_RECORDED.labels(response.importing_country, via).inc()
+        record_response_recorded(response.importing_country, via)
         log.info("customs_response_recorded", application_id=response.application_id,
                  country=response.importing_country, status=response.status,
                  response_id=response.response_id, ce_id=envelope.id, via=via)
@@ -83,8 +89,8 @@ class ResponseRecorder:
 
 def receiver_app(recorder: ResponseRecorder, authenticate: CustomsAuthenticator,
                  registry: CountryRegistry | None = None) -> web.Application:
-    """``POST /v1/customs/{country}/responses`` plus ``/healthz`` and ``/readyz`` (ready once
-    the producer is connected)."""
+    """``POST /v1/customs/{country}/responses`` plus ``/healthz``, ``/readyz`` (ready once
+    the producer is connected) and ``/metrics`` (the process's registry)."""
 
     async def sink(response: CustomsResponse) -> None:
         await recorder.record(response)
@@ -92,10 +98,13 @@ def receiver_app(recorder: ResponseRecorder, authenticate: CustomsAuthenticator,
     async def healthz(request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
 
+    receiver_countries_known(KNOWN_COUNTRIES)  # metrics: the receiver's series at zero
+    record_build_info()
     app = web.Application(client_max_size=2 * 1024 * 1024)
     app.add_routes([
         web.get("/healthz", healthz),
         web.get("/readyz", healthz),
+        web.get("/metrics", aiohttp_metrics_handler),
         *response_routes(sink, registry, authenticate=authenticate),
     ])
     return app

@@ -14,12 +14,11 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException
 
 from connectors.portal import api, customs, pages
 from connectors.portal.guards import BodyLimit, RateLimiter, SecurityHeaders
-from connectors.portal.metering import REQUESTS, VIEW_RECORDS
+from connectors.portal.metering import VIEW_RECORDS, RequestMetrics
 from connectors.portal.problems import (
     ApiProblem,
     on_api_problem,
@@ -30,6 +29,7 @@ from connectors.portal.problems import (
 from connectors.portal.state import Portal
 from connectors.portal.tokens import TokenVerifier
 from pipeline import feeds
+from pipeline.metrics import metrics_response, record_build_info
 from pipeline.settings import Settings
 
 STATIC = Path(__file__).with_name("static")
@@ -131,10 +131,12 @@ def create_app(portal: Portal, *, follow: bool = True) -> FastAPI:
 
     @app.get("/metrics", tags=["operations"], response_class=Response)
     async def metrics() -> Response:
-        """Prometheus metrics."""
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        """Prometheus metrics: the process's registry."""
+        body, content_type = metrics_response()
+        return Response(body, headers={"Content-Type": content_type})
 
+    record_build_info()
     app.add_middleware(BodyLimit, limit=portal.settings.portal_max_body)
-    app.add_middleware(SecurityHeaders, on_status=lambda method, status: REQUESTS.labels(
-        method, str(status)).inc())
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(RequestMetrics)
     return app

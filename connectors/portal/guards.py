@@ -27,12 +27,10 @@ SECURITY_HEADERS = [
 
 class SecurityHeaders:
     """HSTS, CSP, nosniff and friends on every response (``no-store`` unless the route
-    says otherwise); ``on_status(method, status)`` counts each answer."""
+    says otherwise)."""
 
-    def __init__(self, app: ASGIApp,
-                 on_status: Callable[[str, int], None] | None = None) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.on_status = on_status
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -46,8 +44,6 @@ class SecurityHeaders:
                 if b"cache-control" not in present:
                     extra.append((b"cache-control", b"no-store"))
                 message["headers"] = [*message.get("headers", []), *extra]
-                if self.on_status is not None:
-                    self.on_status(str(scope.get("method", "")), int(message["status"]))
             await send(message)
 
         await self.app(scope, receive, with_headers)

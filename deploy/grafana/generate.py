@@ -108,7 +108,10 @@ CORRIDOR = Dashboard(
         Panel("Reconciliation polls by outcome (/s)", (
             q(f"sum by (outcome) "
               f"(rate(eco_customs_reconciliation_polls_total{{{COUNTRY}}}[{RATE}]))",
-              "{{outcome}}"),)),
+              "{{outcome}}"),),
+              description="The callback receiver's status calls about certificates awaiting "
+                          "a decision: decided (the customs gave it), pending (none yet), "
+                          "failed (the call failed; asked again next round)."),
         Panel("Verification replies due", (
             q(f"sum by (due) (eco_verification_replies_due{{{COUNTRY}}})", "{{due}}"),),
               kind="stat", width=24,

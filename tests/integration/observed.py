@@ -1,8 +1,9 @@
 """A demo-like run watched by a real Prometheus and a real Alertmanager, shared by the alerting
 and the dashboard tests (one session fixture: the run is the expensive part).
 
-The broker, the sandbox customs (with the demo's scenarios) and a worker run as in the demo;
-Prometheus (Debian's ``prometheus``) scrapes the worker every second with the project's alert
+The broker, the sandbox customs (with the demo's scenarios), the callback receiver and a worker
+run as in the demo; Prometheus (Debian's ``prometheus``) scrapes the worker and the receiver
+every second with the project's alert
 rules and sends alerts to Alertmanager (Debian's ``prometheus-alertmanager``), configured with
 the project's routing tree and receivers pointed at a webhook server of the test. Every sample
 is submitted, plus one record that is not an event (a dead letter), and the fixture waits until
@@ -155,8 +156,12 @@ def observed_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ObservedR
             alertmanager = start_alertmanager(home / "alertmanager", am_port, am_config)
             monitors.append(alertmanager)
             worker = f"127.0.0.1:{stack.env['ECO_WORKER_WEB_PORT']}"
-            prometheus = start_prometheus(home / "prometheus", free_port(), prometheus_config(
-                [worker], alertmanager=f"127.0.0.1:{am_port}", interval="1s"))
+            config = prometheus_config([worker], alertmanager=f"127.0.0.1:{am_port}",
+                                       interval="1s")
+            # The callback receiver too: its own process, its own /metrics (reconciliation).
+            config["scrape_configs"].append({"job_name": "eco-receiver", "static_configs": [
+                {"targets": [f"127.0.0.1:{stack.env['ECO_RECEIVER_PORT']}"]}]})
+            prometheus = start_prometheus(home / "prometheus", free_port(), config)
             monitors.append(prometheus)
             run = ObservedRun(stack, prometheus, alertmanager, webhook, am_config, {})
             # Rules see an increase only from a sample before it: the first scrape comes first.

@@ -37,8 +37,9 @@ def test_prometheus_runs_the_projects_rules_on_the_scraped_worker(
                 for rule in group["rules"]}
     assert loaded == in_files
     assert all(rule["health"] == "ok" for group in groups for rule in group["rules"]), groups
-    [target] = observed_run.api("/api/v1/targets")["activeTargets"]
-    assert target["labels"]["job"] == "eco-worker" and target["health"] == "up"
+    targets = observed_run.api("/api/v1/targets")["activeTargets"]
+    assert sorted(t["labels"]["job"] for t in targets) == ["eco-receiver", "eco-worker"]
+    assert all(t["health"] == "up" for t in targets), targets
 
 
 def test_a_box4_rejection_pages_the_on_call_grouped_by_country(
@@ -121,3 +122,37 @@ def test_the_workers_log_is_json_lines_with_faust_records_in_the_same_form(
         assert {"stage", "topic", "partition", "offset", "application_id", "ce_id", "level",
                 "timestamp"} <= set(record), record
     assert not any("<ECO" in line or "PRIVATE KEY" in line for line in lines)
+
+
+def promtool_checked(url: str) -> str:
+    """The exposition at ``url``, once ``promtool check metrics`` accepted it."""
+    if shutil.which("promtool") is None:
+        pytest.skip("promtool (Debian package prometheus)")
+    with urllib.request.urlopen(url, timeout=10) as answer:
+        body = answer.read()
+    checked = subprocess.run(["promtool", "check", "metrics"], input=body, capture_output=True,
+                             check=False)
+    assert checked.returncode == 0, checked.stdout.decode() + checked.stderr.decode()
+    return str(body.decode())
+
+
+def test_promtool_check_metrics_accepts_the_live_receivers_metrics(
+        observed_run: ObservedRun) -> None:
+    text = promtool_checked(f"{observed_run.stack.receiver_url}/metrics")
+    recorded = {line.split(" ")[0]: float(line.split(" ")[1]) for line in text.splitlines()
+                if line.startswith("eco_customs_responses_recorded_total{")}
+    # The Box 4 refusal of the run came to the receiver as a callback.
+    assert recorded['eco_customs_responses_recorded_total{country="TH",via="callback"}'] >= 1
+    assert all("{country=" in name for name in recorded)
+    for outcome in ("decided", "pending", "failed"):
+        assert f'eco_customs_reconciliation_polls_total{{country="MY",outcome="{outcome}"}}' \
+            in text
+    assert "eco_reconciliation_awaiting " in text and "eco_build_info{" in text
+
+
+def test_prometheus_has_the_receivers_reconciliation_series(observed_run: ObservedRun) -> None:
+    series = wait_for(lambda: observed_run.query(
+        'eco_customs_reconciliation_polls_total{job="eco-receiver"}'), 60,
+        "the receiver's reconciliation series in Prometheus")
+    assert {s["metric"]["outcome"] for s in series} == {"decided", "pending", "failed"}
+    assert not observed_run.query('eco_customs_reconciliation_polls_total{job="eco-worker"}')

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import shutil
 import ssl
 import subprocess
 import sys
@@ -402,3 +403,25 @@ def test_a_second_portal_serves_the_same_from_its_own_view(portal: PortalStack,
             assert second.get(f"/v1/applications/{app_id}").json()["certificate_number"] == number
     finally:
         portal.stack.services.stop("portal-2")
+
+
+def test_promtool_check_metrics_accepts_the_live_portals_metrics(
+        portal: PortalStack, exporter_token: str) -> None:
+    if shutil.which("promtool") is None:
+        pytest.skip("promtool (Debian package prometheus)")
+    ref = unique_id("metered")
+    with portal.client(exporter_token) as client:
+        assert client.get("/healthz").status_code == 200
+        assert client.get(f"/v1/applications/{ref}").status_code == 404
+        assert client.get(f"/no/such/page/{ref}").status_code == 404
+        body = client.get("/metrics").content
+    checked = subprocess.run(["promtool", "check", "metrics"], input=body, capture_output=True,
+                             check=False)
+    assert checked.returncode == 0, checked.stdout.decode() + checked.stderr.decode()
+    text = body.decode()
+    assert 'eco_portal_requests_total{code="2xx",method="GET",route="/healthz"}' in text
+    assert 'route="/v1/applications/{application_id}"' in text
+    assert 'eco_portal_requests_total{code="4xx",method="GET",route="unmatched"}' in text
+    assert 'eco_portal_request_duration_seconds_bucket{le="0.1",route="/healthz"}' in text
+    assert "eco_build_info{" in text
+    assert ref not in text  # no label carries what a client sent

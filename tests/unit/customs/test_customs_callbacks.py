@@ -54,3 +54,24 @@ def test_a_failed_send_gets_a_fresh_producer(monkeypatch: pytest.MonkeyPatch) ->
     with pytest.raises(DependencyUnavailable, match="OutOfOrderSequenceNumber"):
         asyncio.run(recorder.record(response))
     assert old.stopped and fresh == ["started"]
+
+
+def test_the_receiver_serves_its_metrics_with_its_series_at_zero(serve: Serve) -> None:
+    import aiohttp
+
+    recorder = ResponseRecorder("127.0.0.1:9")
+
+    async def run() -> tuple[int, str, str]:
+        async with serve(receiver_app(recorder, accept_unauthenticated)) as base, \
+                aiohttp.ClientSession() as session, session.get(f"{base}/metrics") as answer:
+            return answer.status, answer.headers["Content-Type"], await answer.text()
+
+    status, content_type, text = asyncio.run(run())
+    assert status == 200 and content_type.startswith("text/plain")
+    for series in ('eco_customs_responses_recorded_total{country="VN",via="callback"} 0.0',
+                   'eco_customs_responses_recorded_total{country="TH",via="reconciliation"}',
+                   'eco_customs_reconciliation_polls_total{country="MY",outcome="pending"}',
+                   'eco_customs_reconciliation_polls_total{country="MY",outcome="decided"}',
+                   "eco_reconciliation_awaiting ", "eco_build_info{"):
+        assert series in text, series
+    assert 'outcome="answered"' not in text and 'outcome="unanswered"' not in text

@@ -220,3 +220,75 @@ def test_the_keda_note_scales_the_worker_statefulset_within_the_partitions() -> 
     assert scaled_object["spec"]["scaleTargetRef"]["kind"] == "StatefulSet"
     [trigger] = scaled_object["spec"]["triggers"]
     assert trigger["type"] == "kafka" and trigger["metadata"]["allowIdleConsumers"] == "false"
+
+
+def callback_target(url: str) -> tuple[str, int]:
+    match = re.fullmatch(r"https?://([a-z0-9.-]+):(\d+)/?", url)
+    assert match, f"ECO_CALLBACK_URL {url!r} names no host and port"
+    return match.group(1), int(match.group(2))
+
+
+def test_compose_sends_customs_callbacks_to_the_receiver_on_its_port() -> None:
+    services = compose()["services"]
+    receiver = services["receiver"]["environment"]
+    assert receiver["ECO_RECEIVER_HOST"] == "0.0.0.0"
+    port = int(receiver["ECO_RECEIVER_PORT"])
+    for name in ("worker", "receiver", "sandbox-customs", "portal"):
+        host, target = callback_target(services[name]["environment"]["ECO_CALLBACK_URL"])
+        assert (host, target) == ("receiver", port), name
+    assert f"127.0.0.1:{port}/readyz" in " ".join(services["receiver"]["healthcheck"]["test"])
+
+
+def prometheus_targets() -> dict[str, list[str]]:
+    """Job name to its host:port targets (static, or DNS names with their port)."""
+    config = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
+    jobs: dict[str, list[str]] = {}
+    for job in config["scrape_configs"]:
+        found = [t for c in job.get("static_configs", []) for t in c["targets"]]
+        found += [f"{n}:{c['port']}" for c in job.get("dns_sd_configs", []) for n in c["names"]]
+        jobs[job["job_name"]] = found
+    return jobs
+
+
+def test_the_compose_prometheus_scrapes_every_process_on_its_port() -> None:
+    services = compose()["services"]
+    jobs = prometheus_targets()
+    assert jobs["eco-worker"] == [
+        f"worker:{services['worker']['environment']['ECO_WORKER_WEB_PORT']}"]
+    assert jobs["eco-receiver"] == [
+        f"receiver:{services['receiver']['environment']['ECO_RECEIVER_PORT']}"]
+    assert jobs["eco-portal"] == [f"portal:{services['portal']['environment']['ECO_PORTAL_PORT']}"]
+
+
+def named(kind: str, name: str) -> dict[str, Any]:
+    [found] = [o for o in by_kind(kind) if o["metadata"]["name"] == name]
+    return found
+
+
+def test_kubernetes_sends_customs_callbacks_to_the_receiver_service() -> None:
+    settings = named("ConfigMap", "eco-settings")["data"]
+    host, port = callback_target(settings["ECO_CALLBACK_URL"])
+    service = named("Service", "eco-receiver")
+    assert host.split(".")[:2] == ["eco-receiver", service["metadata"]["namespace"]]
+    [service_port] = [p for p in service["spec"]["ports"] if p["port"] == port]
+    receiver = named("Deployment", "eco-receiver")
+    assert service["spec"]["selector"] == receiver["spec"]["selector"]["matchLabels"]
+    [container] = containers(receiver)
+    [container_port] = [p for p in container["ports"]
+                        if p["name"] == service_port["targetPort"]]
+    assert container_port["containerPort"] == int(settings["ECO_RECEIVER_PORT"])
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert env["ECO_RECEIVER_HOST"] == "0.0.0.0"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+
+
+@pytest.mark.parametrize(("kind", "name"), [("StatefulSet", "eco-worker"),
+                                            ("Deployment", "eco-receiver"),
+                                            ("Deployment", "eco-portal")])
+def test_every_process_on_kubernetes_is_scraped_on_its_port(kind: str, name: str) -> None:
+    obj = named(kind, name)
+    annotations = obj["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["prometheus.io/scrape"] == "true"
+    [container] = containers(obj)
+    assert int(annotations["prometheus.io/port"]) in {p["containerPort"]
+                                                      for p in container["ports"]}

@@ -80,6 +80,7 @@ def test_a_snapshot_gauge_registered_twice_replaces_the_first() -> None:
 def test_promtool_check_metrics_accepts_the_exposition() -> None:
     metrics.stage_installed("verification", ["eco.application"])
     metrics.countries_known(metrics.KNOWN_COUNTRIES)
+    metrics.receiver_countries_known(metrics.KNOWN_COUNTRIES)
     metrics.record_build_info()
     metrics.END_TO_END.labels("issued", "VN").observe(4.2)
     watch_certificate_states(lambda: [{"state": "ISSUED"}])
@@ -108,3 +109,14 @@ def test_verification_replies_are_due_soon_then_overdue_until_replied() -> None:
     assert value("eco_verification_replies_due", country="VN", due="overdue") == 1
     assert REGISTRY.get_sample_value("eco_verification_replies_due",
                                      {"country": "TH", "due": "soon"}) == 0
+
+
+def test_responses_recorded_count_unknown_countries_as_other() -> None:
+    before = value("eco_customs_responses_recorded_total", country="other", via="callback")
+    metrics.record_response_recorded("ZZ", "callback")
+    assert value("eco_customs_responses_recorded_total", country="other",
+                 via="callback") == before + 1
+    metrics.receiver_countries_known(["KH"])
+    assert {REGISTRY.get_sample_value("eco_customs_reconciliation_polls_total",
+                                      {"country": "KH", "outcome": outcome})
+            for outcome in metrics.RECONCILIATION_OUTCOMES} == {0.0}
