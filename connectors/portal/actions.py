@@ -57,6 +57,8 @@ class DeclarationIn(BaseModel):
     agreement: str = Field(min_length=1, max_length=10)
     valid_from: str = Field(min_length=1, max_length=20)
     valid_until: str = Field(min_length=1, max_length=20)
+    processing: str = Field(min_length=1, max_length=2000, description=(
+        "what the supplier does to make the material originating (processing description)"))
 
 
 async def declare(portal: Portal, caller: Caller, body: DeclarationIn) -> dict[str, Any]:
@@ -76,7 +78,8 @@ async def declare(portal: Portal, caller: Caller, body: DeclarationIn) -> dict[s
         raise ApiProblem(503, "Broker unavailable", "the declaration could not be recorded; "
                          "send it again", headers={"Retry-After": "5"}) from exc
     return {"reference": declaration.reference, "valid_from": str(declaration.valid_from),
-            "valid_until": str(declaration.valid_until), "declared_by": owner}
+            "valid_until": str(declaration.valid_until), "processing": declaration.processing,
+            "declared_by": owner}
 
 
 class OfficerRequest(BaseModel):

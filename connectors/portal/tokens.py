@@ -5,11 +5,16 @@ is unknown makes the cache refresh, at most once per ``refresh_every`` seconds, 
 forged key ids cannot hammer the provider. Signature (asymmetric algorithms only, never
 ``none``), issuer, audience, expiry, not-before and issued-at are checked with a small clock
 skew, by joserfc.
+
+The ID token a sign-in receives is checked the same way (same keys, same algorithms), then
+as OpenID Connect Core 3.1.3.7 asks: issuer, audience = the portal's client id (and ``azp``
+when there are several audiences), expiry, issued-at, and the ``nonce`` the sign-in sent.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import ssl
 import time
 from collections.abc import Mapping
@@ -111,26 +116,36 @@ class TokenVerifier:
             assert self._keys is not None
             return self._keys
 
-    async def verify(self, token: str) -> Mapping[str, Any]:
-        """The claims of a valid access token; TokenRejected saying why otherwise."""
+    async def _signed_claims(self, token: str, what: str) -> tuple[dict[str, Any], Any]:
+        """The claims and the header of a JWT whose signature verifies against the
+        provider's keys; TokenRejected saying why otherwise."""
         try:
             compact = jws.extract_compact(token.encode())
         except (JoseError, ValueError, UnicodeError) as exc:
-            raise TokenRejected("the bearer token is not a signed JWT") from exc
+            raise TokenRejected(f"the {what} is not a signed JWT") from exc
         header = compact.headers()
-        alg, kid, typ = header.get("alg"), header.get("kid"), header.get("typ")
+        alg, kid = header.get("alg"), header.get("kid")
         if alg not in ALGORITHMS:
-            raise TokenRejected(f"the token's algorithm {alg!r} is not accepted")
-        if typ is not None and str(typ).lower() not in ACCESS_TOKEN_TYPES:
-            raise TokenRejected(f"the token's type {typ!r} is not an access token (at+jwt)")
+            raise TokenRejected(f"the {what}'s algorithm {alg!r} is not accepted")
         keys = await self._key_set(str(kid) if kid is not None else None)
         if kid is not None and not _has_kid(keys, str(kid)):
-            raise TokenRejected(f"the token is signed with an unknown key {kid!r}")
+            raise TokenRejected(f"the {what} is signed with an unknown key {kid!r}")
         try:
             decoded = jwt.decode(token, keys, algorithms=list(ALGORITHMS))
         except JoseError as exc:
-            raise TokenRejected(f"the token's signature does not verify ({exc.error})") from exc
-        claims = decoded.claims
+            raise TokenRejected(f"the {what}'s signature does not verify ({exc.error})"
+                                ) from exc
+        return decoded.claims, header
+
+    async def verify(self, token: str) -> Mapping[str, Any]:
+        """The claims of a valid access token; TokenRejected saying why otherwise."""
+        try:
+            typ = jws.extract_compact(token.encode()).headers().get("typ")
+        except (JoseError, ValueError, UnicodeError) as exc:
+            raise TokenRejected("the bearer token is not a signed JWT") from exc
+        if typ is not None and str(typ).lower() not in ACCESS_TOKEN_TYPES:
+            raise TokenRejected(f"the token's type {typ!r} is not an access token (at+jwt)")
+        claims, _ = await self._signed_claims(token, "token")
         registry = jwt.JWTClaimsRegistry(
             leeway=self.leeway,
             iss={"essential": True, "value": self.issuer},
@@ -144,6 +159,42 @@ class TokenVerifier:
             raise TokenRejected(f"the token is not valid here: {exc.description or exc.error}"
                                 ) from exc
         return claims
+
+    async def verify_id_token(self, token: str, *, client_id: str, nonce: str
+                              ) -> Mapping[str, Any]:
+        """The claims of the ID token a sign-in received; TokenRejected saying why otherwise."""
+        claims, _ = await self._signed_claims(token, "ID token")
+        check_id_token(claims, issuer=self.issuer, client_id=client_id, nonce=nonce,
+                       leeway=self.leeway)
+        return claims
+
+
+def check_id_token(claims: Mapping[str, Any], *, issuer: str, client_id: str, nonce: str,
+                   leeway: int, now: int | None = None) -> None:
+    """The claims checks of an ID token whose signature verified (OpenID Connect Core
+    3.1.3.7 and 3.1.2.1): TokenRejected saying what is wrong."""
+    sent = claims.get("nonce")
+    if not sent:
+        raise TokenRejected("the ID token carries no nonce; this sign-in sent one")
+    if not isinstance(sent, str) or not hmac.compare_digest(sent.encode(), nonce.encode()):
+        raise TokenRejected("the ID token's nonce is not the one this sign-in sent")
+    audience = claims.get("aud")
+    if isinstance(audience, list) and len(audience) > 1 and claims.get("azp") != client_id:
+        raise TokenRejected(f"the ID token is for several audiences and authorised for "
+                            f"{claims.get('azp')!r}, not {client_id!r}")
+    registry = jwt.JWTClaimsRegistry(
+        now=now, leeway=leeway,
+        iss={"essential": True, "value": issuer},
+        aud={"essential": True, "value": client_id},
+        exp={"essential": True},
+        iat={"essential": True},
+        sub={"essential": True},
+    )
+    try:
+        registry.validate(dict(claims))
+    except JoseError as exc:
+        raise TokenRejected(f"the ID token is not valid here: {exc.description or exc.error}"
+                            ) from exc
 
 
 def _has_kid(keys: KeySet, kid: str) -> bool:

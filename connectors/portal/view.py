@@ -224,5 +224,6 @@ class PortalView:
                     state = "valid"
                 cited.append({"path": f"items[{i}].materials[{j}].supplier_declaration",
                               "reference": reference, "state": state,
-                              "valid_until": (declaration or {}).get("valid_until")})
+                              "valid_until": (declaration or {}).get("valid_until"),
+                              "processing": (declaration or {}).get("processing", "")})
         return cited

@@ -4,7 +4,11 @@ Each file holds one declaration object or an array of them::
 
     {"reference": "SD-MY-2026-0031", "supplier": "Penang Photonics Sdn. Bhd.",
      "hs_code": "854141", "origin_country": "MY", "agreement": "RCEP",
-     "valid_from": "2026-01-01", "valid_until": "2026-12-31"}
+     "valid_from": "2026-01-01", "valid_until": "2026-12-31",
+     "processing": "wafer dicing, die bonding and packaging of the LED chips in Penang"}
+
+``processing`` is the supplier's description of the processing that makes the material
+originating; it may be left out (it is then recorded empty).
 
 Prints one reference per declaration. Exit 0 when all were published, 2 when a file
 is bad (nothing is published then), 3 when the broker does not answer.

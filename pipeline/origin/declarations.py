@@ -20,6 +20,9 @@ class SupplierDeclaration:
     agreement: Agreement
     valid_from: date
     valid_until: date
+    processing: str = ""
+    """What the supplier does to make the material originating, in its words; empty in
+    declarations recorded before the field existed."""
 
 
 def declaration_mismatches(

@@ -39,6 +39,7 @@ def parse_declaration(entry: Any, path: str = "") -> SupplierDeclaration:
             reader.problem(child(path, "agreement"), f"unknown agreement {name!r} ({known})")
     valid_from = reader.date(entry, "valid_from", child(path, "valid_from"), required=True)
     valid_until = reader.date(entry, "valid_until", child(path, "valid_until"), required=True)
+    processing = reader.text(entry, "processing", child(path, "processing")) or ""
     if valid_from and valid_until and valid_until < valid_from:
         reader.problem(child(path, "valid_until"), f"{valid_until} is before {valid_from}")
     if agreement is not None and country is not None and not agreement.is_party(country):
@@ -55,7 +56,7 @@ def parse_declaration(entry: Any, path: str = "") -> SupplierDeclaration:
     ):
         raise InvalidInput(reader.problems)
     return SupplierDeclaration(
-        reference, supplier, hs_code, country, agreement, valid_from, valid_until
+        reference, supplier, hs_code, country, agreement, valid_from, valid_until, processing
     )
 
 
@@ -69,6 +70,7 @@ def declaration_data(declaration: SupplierDeclaration) -> dict[str, Any]:
         "agreement": declaration.agreement.value,
         "valid_from": declaration.valid_from.isoformat(),
         "valid_until": declaration.valid_until.isoformat(),
+        "processing": declaration.processing,
     }
 
 

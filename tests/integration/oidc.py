@@ -112,27 +112,34 @@ def sign_in(issuer: str, ca_file: Path, user: str, password: str, *, client: str
             "client_id": client, "response_type": "code", "scope": "openid profile api",
             "redirect_uri": REDIRECT, "code_challenge": challenge,
             "code_challenge_method": "S256", "state": state, "resource": resource})
-        for _ in range(8):
-            if response.status_code not in (302, 303):
-                break
-            location = response.headers["location"]
-            if location.startswith(REDIRECT):
-                query = parse_qs(urlsplit(location).query)
-                if "code" not in query:
-                    raise AssertionError(f"sign-in refused: {query}")
-                assert query["state"] == [state]
-                token = http.post(f"{issuer}/token", data={
-                    "grant_type": "authorization_code", "code": query["code"][0],
-                    "redirect_uri": REDIRECT, "client_id": client, "code_verifier": verifier,
-                    "resource": resource})
-                token.raise_for_status()
-                access: str = token.json()["access_token"]
-                return access
-            response = http.get(httpx.URL(issuer).join(location))
-            if re.search(r'action="(/interaction/[^"]+/login)"', response.text):
-                action = re.search(r'action="(/interaction/[^"]+/login)"', response.text)
-                assert action is not None
-                response = http.post(f"{issuer}{action.group(1)}",
-                                     data={"username": user, "password": password})
-        raise AssertionError(f"sign-in of {user} did not end at the redirect: "
-                             f"{response.status_code} {response.text[:300]}")
+        location = provider_redirect(http, issuer, response, user, password, REDIRECT)
+        query = parse_qs(urlsplit(location).query)
+        if "code" not in query:
+            raise AssertionError(f"sign-in refused: {query}")
+        assert query["state"] == [state]
+        token = http.post(f"{issuer}/token", data={
+            "grant_type": "authorization_code", "code": query["code"][0],
+            "redirect_uri": REDIRECT, "client_id": client, "code_verifier": verifier,
+            "resource": resource})
+        token.raise_for_status()
+        access: str = token.json()["access_token"]
+        return access
+
+
+def provider_redirect(http: httpx.Client, issuer: str, response: httpx.Response, user: str,
+                      password: str, redirect: str) -> str:
+    """Follow the provider's pages from the answer to an authorization request, signing
+    ``user`` in, up to the redirect back to ``redirect``: that location."""
+    for _ in range(8):
+        if response.status_code not in (302, 303):
+            break
+        location = str(response.headers["location"])
+        if location.startswith(redirect):
+            return location
+        response = http.get(httpx.URL(issuer).join(location))
+        action = re.search(r'action="(/interaction/[^"]+/login)"', response.text)
+        if action:
+            response = http.post(f"{issuer}{action.group(1)}",
+                                 data={"username": user, "password": password})
+    raise AssertionError(f"sign-in of {user} did not end at the redirect: "
+                         f"{response.status_code} {response.text[:300]}")

@@ -289,13 +289,24 @@ def test_supplier_declares_and_the_exporter_sees_it_cited(portal: PortalStack,
                                                           exporter_token: str) -> None:
     declaration = {"reference": "SD-MY-2026-0031", "supplier": "Penang Photonics Sdn. Bhd.",
                    "hs_code": "854141", "origin_country": "MY", "agreement": "RCEP",
-                   "valid_from": "2026-01-01", "valid_until": "2026-12-31"}
+                   "valid_from": "2026-01-01", "valid_until": "2026-12-31",
+                   "processing": "wafer dicing, die bonding and packaging in Penang"}
     with portal.client(exporter_token) as client:
         assert client.post("/v1/declarations", json=declaration).status_code == 403
     with portal.client(portal.provider.token("supplier")) as supplier:
         assert supplier.post("/v1/declarations", json=declaration).status_code == 202
         bad = supplier.post("/v1/declarations", json={**declaration, "hs_code": "85x"})
         assert bad.status_code == 422 and bad.json()["errors"][0]["path"] == "hs_code"
+        undescribed = {k: v for k, v in declaration.items() if k != "processing"}
+        assert supplier.post("/v1/declarations", json=undescribed).status_code == 422
+
+        def listed() -> dict[str, object] | None:
+            found = {d["reference"]: d for d in supplier.get("/v1/declarations").json()
+                     ["declarations"]}
+            return found.get("SD-MY-2026-0031")
+
+        kept = wait_for(listed, 60, "the declaration in the supplier's list")
+        assert kept["processing"] == declaration["processing"]
     app_id = unique_id("cites")
     with portal.client(exporter_token) as client:
         client.post("/v1/applications", json=sample(application_id=app_id))

@@ -61,6 +61,17 @@ def test_a_declaration_round_trips_through_its_event_form() -> None:
     assert parsed.agreement is Agreement.RCEP and parsed.valid_until == date(2026, 12, 31)
 
 
+def test_a_declaration_carries_the_suppliers_processing_description() -> None:
+    described = parse_declaration(declaration(processing="die bonding and packaging in Penang"))
+    assert described.processing == "die bonding and packaging in Penang"
+    assert declaration_data(described)["processing"] == "die bonding and packaging in Penang"
+    assert parse_declaration(declaration_data(described)) == described
+    assert parse_declaration(declaration()).processing == ""  # recorded before the field existed
+    with pytest.raises(InvalidInput) as caught:
+        parse_declaration(declaration(processing=42))
+    assert [p.path for p in caught.value.problems] == ["processing"]
+
+
 def test_a_bad_declaration_lists_every_problem_by_path() -> None:
     with pytest.raises(InvalidInput) as caught:
         parse_declaration(declaration(hs_code="94a", agreement="NAFTA", valid_from=None), "[2]")
