@@ -31,7 +31,7 @@ def partition_for(key: str, partitions: int) -> int:
 async def start_producer(bootstrap: str) -> AIOKafkaProducer:
     """A started idempotent producer with ``acks=all``; DependencyUnavailable if the broker
     does not answer."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all",
+    producer = AIOKafkaProducer(**client_options(bootstrap), acks="all",
                                 enable_idempotence=True, request_timeout_ms=15000)
     try:
         await producer.start()

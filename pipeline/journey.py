@@ -88,7 +88,9 @@ def observe(event_id: str, event_type: str, at: datetime, data: Mapping[str, Any
         detail = f"{country} customs: {status}"
         if box4:
             detail += " (" + "; ".join(box4) + ")"
-        return Observation(**base, state=_CUSTOMS.get(status), detail=detail, reasons=box4)
+        version = data.get("version")
+        return Observation(**base, state=_CUSTOMS.get(status), detail=detail, reasons=box4,
+                           version=int(version) if version is not None else None)
     if event_type == "eco.alert.raised.v1":
         return Observation(**base, state=None, alert=str(data["kind"]),
                            detail=f"alert {data['kind']}: {data['summary']}")

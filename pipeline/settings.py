@@ -99,7 +99,7 @@ class Settings:
     deadline_check_every  DEADLINE_CHECK_EVERY  how often passed deadlines are looked for
     sandbox_url           SANDBOX_URL           base URL of the customs endpoint called
     sandbox_port          SANDBOX_PORT          port the sandbox customs listens on
-    callback_url          CALLBACK_URL          where customs deliver responses (the callback receiver)
+    callback_url          CALLBACK_URL          where customs deliver responses (`eco receiver`)
     direct_countries      DIRECT_COUNTRIES      importing countries with a direct connection
     examination_date      EXAMINATION_DATE      examine as of this day (YYYY-MM-DD); default the
                                                 day each application was submitted

@@ -18,6 +18,8 @@ from typing import Any
 
 from pipeline.errors import IllegalTransition
 
+CUSTOMS_RESPONDED = "eco.customs.responded.v1"
+
 
 class State(enum.StrEnum):
     SUBMITTED = "SUBMITTED"
@@ -217,7 +219,7 @@ def advance(current: CertificateStatus | None, application_id: str, obs: Observa
     last_move = max((h.at for h in current.history if h.state is not None), default=None)
     if last_move is not None and obs.at < last_move and (
         reachable(obs.state, current.state) or obs.state in TRANSITIONS[current.state]
-    ):
+    ) and not _answers_delivery(current, obs):
         return _record(current, obs, move=False)  # older than the current state: history only
     if obs.state in TRANSITIONS[current.state] or reachable(current.state, obs.state):
         return _record(current, obs, move=True)
@@ -226,6 +228,14 @@ def advance(current: CertificateStatus | None, application_id: str, obs: Observa
     raise IllegalTransition(
         f"{application_id}: {current.state.value} -> {obs.state.value} ({obs.event_type})"
     )
+
+
+def _answers_delivery(current: CertificateStatus, obs: Observation) -> bool:
+    """A customs decision on the version delivered: it follows the delivery whatever its time,
+    since a delivery replayed after a crash is stamped after the decision it caused."""
+    return (current.state is S.TRANSMITTED and obs.event_type == CUSTOMS_RESPONDED
+            and (obs.version is None or current.version is None
+                 or obs.version == current.version))
 
 
 def _record(status: CertificateStatus, obs: Observation, *, move: bool) -> CertificateStatus:

@@ -23,6 +23,7 @@ from connectors.customs.callbacks import ResponseRecorder
 from connectors.customs.status import CustomsStatus
 from pipeline import events, reconciliation
 from pipeline.errors import EcoError
+from pipeline.kafkaclient import client_options
 from pipeline.metrics import RECONCILIATION_AWAITING, record_reconciliation_poll
 from pipeline.reconciliation import CertificateKey, Ledger
 
@@ -103,7 +104,7 @@ class ReconciliationPoller:
             await asyncio.sleep(self.every)  # wait out the broker before following again
 
     async def _follow(self) -> None:
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False,
+        consumer = AIOKafkaConsumer(**client_options(self.bootstrap), enable_auto_commit=False,
                                     auto_offset_reset="earliest", request_timeout_ms=15000)
         await consumer.start()
         try:

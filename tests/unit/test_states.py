@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -301,3 +302,18 @@ def test_an_old_version_issued_again_does_not_reopen_a_superseded_certificate() 
     )
     replayed = advance(status, APP, versioned("i1-again", State.ISSUED, 4, "E1", 1))
     assert replayed.state is State.SUPERSEDED
+
+
+def test_a_decision_follows_a_delivery_stamped_after_it() -> None:
+    """A worker killed between its call to the customs and its delivered event repeats the
+    call after the restart: the delivered event is stamped after the decision it caused."""
+    status = run(obs("e1", State.SUBMITTED, 0), obs("e2", State.VERIFIED, 1),
+                 replace(obs("e3", State.ISSUED, 2), version=1),
+                 obs("e5", State.TRANSMITTED, 9),
+                 replace(obs("e4", State.ACCEPTED, 5), event_type="eco.customs.responded.v1"))
+    assert status.state is State.ACCEPTED
+    older = run(obs("e1", State.SUBMITTED, 0), replace(obs("e3", State.ISSUED, 2), version=2),
+                obs("e5", State.TRANSMITTED, 9),
+                replace(obs("e4", State.ACCEPTED, 5), version=1,
+                        event_type="eco.customs.responded.v1"))
+    assert older.state is State.TRANSMITTED, "a decision on v1 does not settle v2"
