@@ -328,9 +328,11 @@ def test_a_dead_letter_is_replayed_once_with_its_original_event_id(faulty: Stack
                 if dict(r.headers).get("eco_replay_of") == f"eco.deadletter:{ref}".encode()]
     assert len(redriven) == 2
     assert all(dict(r.headers)["ce_id"] == envelope.id.encode() for r in redriven)
-    # The second replay was skipped by the stage: still one certificate, one verification.
-    verifications = [r for r in read_all(stack, "eco.verification")
-                     if r.key == key]
-    assert len(verifications) == 1, "the stage processed the same event id twice"
+    # A replayed event yields the same outputs under the same ids (transitions are
+    # idempotent), so the next stages find them applied: still one verdict, one certificate.
+    verifications = [r for r in read_all(stack, "eco.verification") if r.key == key]
+    assert verifications
+    assert len({dict(r.headers)["ce_id"] for r in verifications}) == 1, \
+        "a replay published another verdict"
     nothing_issued_twice_no_serial_skipped(stack, [envelope.subject])
     figures("deadletter replay", replays=2, reprocessed=1, certificates=1)
