@@ -80,17 +80,22 @@ class Services:
     def stop(self, name: str, sig: int = signal.SIGTERM) -> None:
         """Signal one service's session and wait for it (SIGKILL after 60 s)."""
         proc = self.processes.pop(name, None)
-        if proc is None:
-            return
-        if proc.poll() is None:
-            os.killpg(proc.pid, sig)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+        if proc is not None:
+            stop_session(proc, sig)
 
     def stop_all(self) -> None:
         """Stop every service, the last started first."""
         for name in reversed(list(self.processes)):
             self.stop(name)
+
+
+def stop_session(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
+    """Signal a process started in a session of its own and wait for it (SIGKILL after
+    60 s)."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, sig)
+    try:
+        proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)

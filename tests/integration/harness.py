@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
 from pipeline import events, feeds
@@ -231,3 +233,21 @@ def decoded(stack: Stack, topic: str, ids: set[str]) -> list[events.Envelope]:
         if envelope.subject in ids:
             found.append(envelope)
     return found
+
+
+def required_tool(name: str, package: str) -> str:
+    """The path of a tool the tests need; a failure naming its Debian package when it is
+    missing (``make test`` installs it: deploy/system/install-packages.sh --test)."""
+    path = shutil.which(name)
+    if path is None:
+        pytest.fail(f"{name} is missing: install the Debian package {package} "
+                    "(deploy/system/install-packages.sh --test)")
+    return path
+
+
+def promtool_accepts(body: bytes) -> str:
+    """The exposition ``body`` as text, once ``promtool check metrics`` accepted it."""
+    checked = subprocess.run([required_tool("promtool", "prometheus"), "check", "metrics"],
+                             input=body, capture_output=True, check=False)
+    assert checked.returncode == 0, checked.stdout.decode() + checked.stderr.decode()
+    return body.decode()

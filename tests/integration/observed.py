@@ -140,7 +140,9 @@ async def _publish_garbage(bootstrap: str) -> None:
 @pytest.fixture(scope="session")
 def observed_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ObservedRun]:
     if find_binary(PROMETHEUS_BINARIES) is None or find_binary(ALERTMANAGER_BINARIES) is None:
-        pytest.skip("needs Debian's prometheus and prometheus-alertmanager")
+        pytest.fail("Prometheus and Alertmanager are missing: install the Debian packages "
+                    "prometheus and prometheus-alertmanager "
+                    "(deploy/system/install-packages.sh --test)")
     home: Path = tmp_path_factory.mktemp("observed")
     webhook = Webhook()
     hook_url = webhook.start()

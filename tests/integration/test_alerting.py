@@ -5,7 +5,6 @@ project's routing) and arrive at a webhook, grouped by country and routed by sev
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import urllib.request
 from typing import Any
@@ -14,7 +13,7 @@ import pytest
 import yaml
 
 from pipeline.monitoring import RULES_DIR
-from tests.integration.harness import wait_for
+from tests.integration.harness import promtool_accepts, required_tool, wait_for
 from tests.integration.observed import ObservedRun
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
@@ -79,25 +78,17 @@ def test_the_manual_channel_and_the_dead_letter_of_the_run_alert_too(
 
 def test_amtool_accepts_the_configuration_the_test_ran(observed_run: ObservedRun,
                                                        tmp_path: Any) -> None:
-    if shutil.which("amtool") is None:
-        pytest.skip("amtool (Debian package prometheus-alertmanager)")
+    amtool = required_tool("amtool", "prometheus-alertmanager")
     config = tmp_path / "alertmanager.yml"
     config.write_text(json.dumps(observed_run.alertmanager_config))
-    checked = subprocess.run(["amtool", "check-config", str(config)], capture_output=True,
+    checked = subprocess.run([amtool, "check-config", str(config)], capture_output=True,
                              text=True, check=False)
     assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
 def test_promtool_check_metrics_accepts_the_live_workers_metrics(
         observed_run: ObservedRun) -> None:
-    if shutil.which("promtool") is None:
-        pytest.skip("promtool (Debian package prometheus)")
-    with urllib.request.urlopen(f"{observed_run.stack.web_url}/metrics", timeout=10) as answer:
-        body = answer.read()
-    checked = subprocess.run(["promtool", "check", "metrics"], input=body, capture_output=True,
-                             check=False)
-    assert checked.returncode == 0, checked.stdout.decode() + checked.stderr.decode()
-    text = body.decode()
+    text = promtool_checked(f"{observed_run.stack.web_url}/metrics")
     for family in ("eco_consumer_lag_records{", "eco_certificates{",
                    "eco_end_to_end_seconds_bucket{", "eco_build_info{"):
         assert family in text, family
@@ -126,14 +117,8 @@ def test_the_workers_log_is_json_lines_with_faust_records_in_the_same_form(
 
 def promtool_checked(url: str) -> str:
     """The exposition at ``url``, once ``promtool check metrics`` accepted it."""
-    if shutil.which("promtool") is None:
-        pytest.skip("promtool (Debian package prometheus)")
     with urllib.request.urlopen(url, timeout=10) as answer:
-        body = answer.read()
-    checked = subprocess.run(["promtool", "check", "metrics"], input=body, capture_output=True,
-                             check=False)
-    assert checked.returncode == 0, checked.stdout.decode() + checked.stderr.decode()
-    return str(body.decode())
+        return promtool_accepts(answer.read())
 
 
 def test_promtool_check_metrics_accepts_the_live_receivers_metrics(

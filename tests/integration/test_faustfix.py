@@ -5,7 +5,6 @@ markers and by compaction (no stall, no lag left), and partitions are sought whi
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
 import sys
@@ -19,7 +18,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError
 
-from pipeline.services import free_port
+from pipeline.services import free_port, stop_session
 from tests.integration.harness import REPO, Stack, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
@@ -46,14 +45,7 @@ class Probes:
             start_new_session=True)
 
     def stop(self, name: str, sig: int = signal.SIGTERM) -> None:
-        proc = self.procs.pop(name)
-        if proc.poll() is None:
-            os.killpg(proc.pid, sig)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+        stop_session(self.procs.pop(name), sig)
 
     def processed(self) -> set[tuple[int, int]]:
         seen: set[tuple[int, int]] = set()
