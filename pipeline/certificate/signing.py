@@ -31,18 +31,22 @@ SHA256 = "http://www.w3.org/2001/04/xmlenc#sha256"
 EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
 ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
 MIN_RSA_BITS = 2048
+PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
 
 @dataclass(frozen=True)
 class SigningKey:
     """An issuing office's private key and its X.509 certificate, both PEM.
 
-    ``algorithm`` (``rsa`` or ``ecdsa``) is read from the key. The key is never shown in ``repr``.
+    ``algorithm`` (``rsa`` or ``ecdsa``) is read from the key. The key is parsed once, here:
+    loading an RSA key checks it, which costs far more than a signature. It is never shown in
+    ``repr``.
     """
 
     key_pem: bytes = field(repr=False)
     cert_pem: bytes
     algorithm: str = field(init=False)
+    _key: PrivateKey = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         key = serialization.load_pem_private_key(self.key_pem, password=None)
@@ -57,6 +61,7 @@ class SigningKey:
             object.__setattr__(self, "algorithm", "ecdsa")
         else:
             raise ValueError("the signing key must be RSA or ECDSA P-256")
+        object.__setattr__(self, "_key", key)
         public = serialization.PublicFormat.SubjectPublicKeyInfo
         encoding = serialization.Encoding.DER
         if key.public_key().public_bytes(encoding, public) != certificate.public_key().public_bytes(
@@ -75,7 +80,7 @@ class SigningKey:
 
     def sign(self, data: bytes) -> bytes:
         """The SignatureValue over ``data`` (see :class:`Signer`)."""
-        key = serialization.load_pem_private_key(self.key_pem, password=None)
+        key = self._key
         if isinstance(key, rsa.RSAPrivateKey):
             return key.sign(data, padding.PKCS1v15(), hashes.SHA256())
         if isinstance(key, ec.EllipticCurvePrivateKey):
