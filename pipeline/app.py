@@ -23,6 +23,7 @@ IN_MEMORY = "memory://local"
 """The store of a table kept in the worker's memory (rebuilt from its changelog on start).
 Faust takes the app's store (``ECO_STORE``) for a table whose store URL is empty, and a URL
 of a scheme alone (``memory://``) is empty, so this one names a host."""
+PRODUCER_BATCH_BYTES = 256 * 1024  # per partition: a batch of signed certificates in one request
 SESSION_TIMEOUT = 30.0  # seconds until a member that vanished for good loses its partitions
 
 
@@ -51,6 +52,8 @@ def create_app(settings: Settings) -> faust.App:
         web_port=settings.worker_web_port,
         web_host=settings.worker_web_host,
         producer_acks=-1,
+        producer_linger=settings.kafka_linger_ms / 1000,
+        producer_max_batch_size=PRODUCER_BATCH_BYTES,
         autodiscover=False,
         **faust_options(settings),  # TLS and SASL (pipeline/kafkaclient.py)
     )

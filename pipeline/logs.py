@@ -9,6 +9,7 @@ force one). Before rendering, :func:`redact` removes secrets and whole documents
 
 from __future__ import annotations
 
+import functools
 import logging
 import logging.config
 import re
@@ -35,22 +36,27 @@ def _elide(value: Any) -> str:
     return f"<{size} chars omitted>"
 
 
-def _is_document(key: str, value: Any) -> bool:
-    if isinstance(value, str | bytes) and len(value) > MAX_VALUE_CHARS:
-        return True
-    return bool(DOCUMENT_KEY.search(key)) and value is not None and not isinstance(value, int)
+@functools.lru_cache(maxsize=1024)
+def _kind_of(key: str) -> str:
+    """What a log key names: ``plain`` (logged as it is), ``secret`` or ``document``."""
+    if key in ("event", "timestamp", "level", "logger") or key in ALLOWED_KEYS:
+        return "plain"
+    if SECRET_KEY.search(key):
+        return "secret"
+    return "document" if DOCUMENT_KEY.search(key) else "value"
 
 
 def redact(logger: Any, method: str, event_dict: EventDict) -> EventDict:
     """A structlog processor: secrets become ``<redacted>``, documents and over-long values
     their size, so a log line never carries a key, a token or a certificate's XML."""
-    for key in list(event_dict):
-        if key in ("event", "timestamp", "level", "logger") or key in ALLOWED_KEYS:
+    for key, value in list(event_dict.items()):
+        kind = _kind_of(key)
+        if kind == "plain":
             continue
-        value = event_dict[key]
-        if SECRET_KEY.search(key):
+        if kind == "secret":
             event_dict[key] = "<redacted>"
-        elif _is_document(key, value):
+        elif (isinstance(value, str | bytes) and len(value) > MAX_VALUE_CHARS) or (
+                kind == "document" and value is not None and not isinstance(value, int)):
             event_dict[key] = _elide(value)
     return event_dict
 

@@ -123,6 +123,8 @@ class Settings:
     partitions            PARTITIONS            partitions of each eco.* topic when created (12;
                                                 the older name KAFKA_PARTITIONS is read too)
     batch_max             BATCH_MAX             events a stage applies in one batch at most
+    kafka_linger_ms       KAFKA_LINGER_MS       how long the worker's producer gathers records into
+                                                one request (ms; 5): fewer, larger writes
     worker_instance_id    WORKER_INSTANCE_ID    static group membership id of this worker;
                                                 default <host>-<worker web port>
     store                 STORE                 table store: rocksdb:// (default) or memory://
@@ -239,6 +241,7 @@ class Settings:
     verification_warning: float = 14 * 86400.0
     # The stage frame (batches) and the worker's group membership.
     batch_max: int = 200
+    kafka_linger_ms: int = 5
     worker_instance_id: str = ""
     store: str = "rocksdb://"
     rocksdb_cache_mb: int = 16
@@ -435,6 +438,7 @@ class Settings:
                 "ECO_VERIFICATION_WARNING",
             ),
             batch_max=integer("BATCH_MAX", d.batch_max),
+            kafka_linger_ms=integer("KAFKA_LINGER_MS", d.kafka_linger_ms),
             worker_instance_id=get("WORKER_INSTANCE_ID", d.worker_instance_id),
             store=get("STORE", d.store),
             rocksdb_cache_mb=integer("ROCKSDB_CACHE_MB", d.rocksdb_cache_mb),

@@ -104,14 +104,30 @@ def load_private_key(keys_dir: Path, country: str) -> ec.EllipticCurvePrivateKey
 def signed_by_customs(trust_dir: Path, keys: Mapping[str, Path] | None = None
                       ) -> CustomsAuthenticator:
     """The receiver's authenticator: the body must carry a valid signature of the customs of
-    the country in the URL. Keys are read per request, so a key added later is used."""
+    the country in the URL. A key file is parsed again only when it changed (its size or
+    modification time), so a key added or replaced later is used."""
+    parsed: dict[str, tuple[tuple[int, int], ec.EllipticCurvePublicKey]] = {}
+
+    def key_of(country: str) -> ec.EllipticCurvePublicKey:
+        path = (keys or {}).get(country.upper()) or trust_dir / f"{country.upper()}.pem"
+        try:
+            stat = path.stat()
+        except OSError as exc:
+            raise SignatureInvalid(f"no usable key of {country.upper()} customs: {exc}") from exc
+        version = (stat.st_mtime_ns, stat.st_size)
+        known = parsed.get(country.upper())
+        if known is not None and known[0] == version:
+            return known[1]
+        key = load_public_key(trust_dir, country, keys)
+        parsed[country.upper()] = (version, key)
+        return key
 
     async def authenticate(country: str, request: web.Request, body: bytes) -> bool:
         signature = request.headers.get(SIGNATURE_HEADER, "")
         if not signature:
             return False
         try:
-            verify_response(body, signature, load_public_key(trust_dir, country, keys), country)
+            verify_response(body, signature, key_of(country), country)
         except SignatureInvalid:
             return False
         return True

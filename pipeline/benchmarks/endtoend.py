@@ -89,8 +89,9 @@ class BenchStack:
     def start_profiled_worker(self, raw: Path, timeout: float = 180.0) -> Recording:
         """Start a worker under py-spy (the same port as the first worker, which must be
         stopped) and wait until it is ready; ``Recording.stop`` ends it and the profile."""
-        recording = Recording([sys.executable, "-m", "pipeline", "worker"], raw, self.env,
-                              self.services.logs / "worker-profiled.log")
+        recording = Recording(raw, self.services.logs / "worker-profiled.log",
+                              command=[sys.executable, "-m", "pipeline", "worker"],
+                              env=self.env)
         deadline = time.monotonic() + timeout
         url = f"http://127.0.0.1:{self.env['ECO_WORKER_WEB_PORT']}/readyz"
         while not answers(url):
@@ -100,6 +101,15 @@ class BenchStack:
                                             f"{self.services.log('worker-profiled')}")
             time.sleep(0.3)  # polling interval of a deadline-bounded wait
         return recording
+
+    def attach_profiler(self, raw: Path, name: str = "worker") -> Recording | None:
+        """py-spy attached to a running worker, or None where attaching is not permitted."""
+        recording = Recording(raw, self.services.logs / "worker-profiled.log",
+                              pid=self.worker_pid(name))
+        deadline = time.monotonic() + 3  # a refused attach ends py-spy within this
+        while recording.running() and time.monotonic() < deadline:
+            time.sleep(0.1)  # polling interval of a deadline-bounded wait
+        return recording if recording.running() else None
 
     def worker_pid(self, name: str = "worker") -> int:
         """The process id of a running worker."""

@@ -2,9 +2,11 @@
 its samples say: how much of the main thread's time is idle in the event loop's poll, how much
 each library takes (inclusive), and the functions that take most of it themselves.
 
-py-spy (``pip install py-spy``) starts the worker and samples it from outside without pausing
-it (``--nonblocking``); the raw output has one line per distinct stack: ``frame;...;frame
-count``. The samples include the worker's start (a few seconds) before the load.
+py-spy (``pip install py-spy``) attaches to the worker once it is ready and samples it from
+outside without pausing it (``--nonblocking``) until the load is done, so the samples are the
+load's, not the worker's start. Where attaching is not permitted (ptrace rights a container may
+not grant) py-spy starts the worker itself instead, and the samples then include its start.
+The raw output has one line per distinct stack: ``frame;...;frame count``.
 """
 
 from __future__ import annotations
@@ -65,21 +67,24 @@ def py_spy() -> str:
 
 
 class Recording:
-    """A process started under py-spy, recorded until it exits. py-spy starts the process
-    itself: attaching to a running one needs ptrace rights a container may not grant."""
+    """py-spy recording a process: attached to a running one (``pid``), or starting
+    ``command`` itself; ``stop`` ends the recording and returns the file."""
 
-    def __init__(self, command: list[str], out: Path, env: dict[str, str], log: Path) -> None:
+    def __init__(self, out: Path, log: Path, *, pid: int | None = None,
+                 command: list[str] | None = None, env: dict[str, str] | None = None) -> None:
         out.parent.mkdir(parents=True, exist_ok=True)
         self.out = out
+        self.attached = pid is not None
+        target = ["--pid", str(pid)] if pid is not None else ["--", *(command or [])]
         with log.open("ab") as handle:
             self.proc = subprocess.Popen(
                 [py_spy(), "record", "--format", "raw", "--idle", "--nonblocking",
-                 "--rate", "100", "-o", str(out), "--", *command],
+                 "--rate", "100", "-o", str(out), *target],
                 env=env, stdout=handle, stderr=handle, start_new_session=True)
 
     @property
     def pid(self) -> int:
-        """The recorded process (py-spy's child)."""
+        """The recorded process started by py-spy (its child)."""
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             for task in Path(f"/proc/{self.proc.pid}/task").glob("*/children"):
@@ -89,10 +94,18 @@ class Recording:
             time.sleep(0.1)  # polling interval of a deadline-bounded wait
         raise DependencyUnavailable("py-spy did not start the worker")
 
+    def running(self) -> bool:
+        """Whether py-spy still records (an attach that is refused ends it at once)."""
+        return self.proc.poll() is None
+
     def stop(self) -> Path:
-        """SIGTERM to the recorded process; py-spy writes its file once the process exited."""
+        """End the recording: SIGINT to an attached py-spy, SIGTERM to the process it started;
+        py-spy writes its file as it ends."""
         with contextlib.suppress(ProcessLookupError, DependencyUnavailable):
-            os.kill(self.pid, signal.SIGTERM)
+            if self.attached:
+                os.kill(self.proc.pid, signal.SIGINT)
+            else:
+                os.kill(self.pid, signal.SIGTERM)
         try:
             self.proc.wait(timeout=90)
         except subprocess.TimeoutExpired:

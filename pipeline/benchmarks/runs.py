@@ -126,24 +126,34 @@ def run_load(plan: LoadPlan, say: Callable[[str], None]) -> Measured:
         out.add("worker.rss_after", rss_mb(pid), "MB", "worker RSS after the load")
         out.headline["rss_mb_peak"] = sampler.peak
         _restarts(load, out, say)
-        _two_workers(load, plan, out, say)
-        if plan.profile is not None:
+        if plan.profile is not None:  # while the worker is alone
             _profile(load, plan, plan.profile, out, say)
+        _two_workers(load, plan, out, say)
     return out
+
+
+PROFILED_APPLICATIONS = 600
+"""At least this many applications in the profiled run, so the load outweighs the waits
+around it."""
 
 
 def _profile(load: Load, plan: LoadPlan, directory: Path, out: Measured,
              say: Callable[[str], None]) -> None:
     """One worker alone under py-spy, flat out; the summary goes to ``directory``."""
     stack = load.stack
-    for name in ("worker-b", "worker"):
-        stack.services.stop(name)
-    say(f"profile: a worker under py-spy, {plan.flat_out} applications flat out")
-    recording = stack.start_profiled_worker(directory / "worker-flat-out.raw.txt")
-    ids = load.ids("prof", plan.flat_out)
-    load.send("prof", plan.flat_out)
-    load.times(ids, "accepted", timeout=120 + plan.flat_out * 0.5)
+    raw = directory / "worker-flat-out.raw.txt"
+    count = max(plan.flat_out, PROFILED_APPLICATIONS)
+    say(f"profile: a worker under py-spy, {count} applications flat out")
+    recording = stack.attach_profiler(raw)
+    if recording is None:  # no ptrace here: py-spy starts a worker of its own
+        stack.services.stop("worker")
+        recording = stack.start_profiled_worker(raw)
+    ids = load.ids("prof", count)
+    load.send("prof", count)
+    load.times(ids, "accepted", timeout=120 + count * 0.5)
     summary = summarise(recording.stop().read_text().splitlines())
+    if not recording.attached:
+        stack.start_worker()  # the profiled worker has ended: the usual one comes back
     text = "\n".join(summary.lines())
     (directory / "worker-flat-out.summary.txt").write_text(text + "\n", encoding="utf-8")
     for line in summary.lines():
