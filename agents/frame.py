@@ -62,9 +62,7 @@ from pipeline.stages.alerts import derived_id
 __all__ = [
     "Batch",
     "Stage",
-    "StageContext",
     "derived_id",
-    "install_stage",
     "json_table",
     "publish_now",
     "raw_topic",
@@ -78,10 +76,18 @@ MAX_BACKOFF = 10.0
 _DELETED = object()
 
 
+_TOPICS: dict[tuple[int, str], faust.TopicT] = {}
+
+
 def raw_topic(app: faust.App, name: str) -> faust.TopicT:
-    """A topic whose keys and values are bytes: the frame does its own (Avro) decoding."""
-    return app.topic(name, key_type=bytes, value_type=bytes,
-                     key_serializer="raw", value_serializer="raw")
+    """A topic whose keys and values are bytes: the frame does its own (Avro) decoding. Made
+    once per app and name (every output of every batch is sent through one)."""
+    key = (id(app), name)
+    topic = _TOPICS.get(key)
+    if topic is None or topic.app is not app:
+        topic = _TOPICS[key] = app.topic(name, key_type=bytes, value_type=bytes,
+                                         key_serializer="raw", value_serializer="raw")
+    return topic
 
 
 def json_table(app: faust.App, settings: Settings, name: str, default: Callable[[], Any]
@@ -422,6 +428,3 @@ def count(note: str, fields: Mapping[str, Any]) -> None:
     elif note == "application_examined":
         APPLICATIONS_BY_VERDICT.labels(fields.get("agreement", ""), fields["verdict"]).inc()
 
-
-# Stages written as async handlers; imported last, as it builds on the frame above.
-from agents.handlers import StageContext, install_stage  # noqa: E402

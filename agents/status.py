@@ -11,9 +11,9 @@ from typing import Any
 
 import faust
 
-from agents.frame import Batch, Stage, run_stage
+from agents.frame import Batch, Stage, json_table, run_stage
 from pipeline.events import Envelope
-from pipeline.milestones import record_journey, watch_certificate_states
+from pipeline.milestones import moved, record_journey, watch_certificate_states
 from pipeline.settings import Settings
 from pipeline.stages import Transition
 from pipeline.stages import status as transition
@@ -22,6 +22,7 @@ from pipeline.statusrecord import decode_status, encode_status
 
 STATUS_TOPIC = "eco.status"
 TABLE = "status"
+COUNTS = "status-counts"  # per partition of the status table: certificates per state
 CACHED = 1024  # parsed records kept between events of one application
 SOURCES = ["eco.application", "eco.verification", "eco.issuance", "eco.transmission",
            "eco.customs-response", "eco.alert"]
@@ -67,9 +68,15 @@ def install(app: faust.App, settings: Settings) -> None:
             key, record = envelope.subject.encode(), encode_status(status.to_json())
             batch.put(TABLE, key, record)
             remember(key, record, status)
+            if before is None or before.state != status.state:
+                count_key = f"partition-{batch.current.message.partition}"
+                batch.put(COUNTS, count_key, moved(
+                    batch.get(COUNTS, count_key), before.state.value if before else None,
+                    status.state.value))
 
-    tables = {TABLE: status_table(app, settings)}
-    table = tables[TABLE]
-    watch_certificate_states(  # metrics: eco_certificates by state, counted at each scrape
-        lambda: [decode_status(value) for value in table.values() if value])
+    tables = {TABLE: status_table(app, settings),
+              COUNTS: json_table(app, settings, COUNTS, dict)}
+    counts = tables[COUNTS]
+    watch_certificate_states(  # metrics: eco_certificates by state, no scan of the records
+        lambda: list(counts.values()))
     run_stage(app, settings, Stage("status", SOURCES, tables, load, decide, save))

@@ -1,27 +1,32 @@
 """Transmission stage: delivers each signed certificate to the importing customs, and sends the
 issuing authority's clarifications (Form E Rule 8(e)-(f), RCEP Article 3.24) the same way.
 
-Wiring only: the handler turns an event into a ``PendingDelivery`` and admits it
-(``pipeline.stages.transmission.decide``); a country without a direct connection goes to the
-manual-fallback channel at once, every other delivery enters the durable retry schedule and the
-handler returns. The delivery runner (``agents.deliveries``) makes the calls concurrently, with
-bounded retries, back-off and a durable circuit breaker per country, so one customs that is
-down never delays certificates bound elsewhere.
+Wiring only: the stage's state per application is the last version it admitted
+(``pipeline.stages.transmission.admission``), so a redelivered certificate is not delivered
+again; a new one is admitted (``pipeline.stages.transmission.decide``): a country without a
+direct connection goes to the manual-fallback channel at once, every other delivery enters the
+durable retry schedule and the stage goes on. The delivery runner (``agents.deliveries``)
+makes the calls concurrently, with bounded retries, back-off and a durable circuit breaker
+per country, so one customs that is down never delays certificates bound elsewhere.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import faust
 
 from agents.deliveries import DeliveryRunner
-from agents.frame import StageContext, install_stage
+from agents.frame import Stage, json_table, keyed, run_stage
 from connectors.customs.registry import CountryRegistry
 from connectors.customs.tls import customs_client_context
 from pipeline.events import Envelope
 from pipeline.settings import Settings
-from pipeline.stages.transmission import Arrived, pending_delivery
+from pipeline.stages import Note, Transition
+from pipeline.stages.transmission import Arrived, admission
+
+ADMITTED = "transmission-admitted"
 
 
 def install(app: faust.App, settings: Settings, registry: CountryRegistry | None = None) -> None:
@@ -29,14 +34,22 @@ def install(app: faust.App, settings: Settings, registry: CountryRegistry | None
         settings, ssl_context=customs_client_context(settings))
     runner = DeliveryRunner(app, settings, countries)
 
-    async def transmit(envelope: Envelope, ctx: StageContext) -> None:
-        delivery = pending_delivery(envelope)
-        if delivery is not None:
-            connected = countries.connector_for(delivery.importing_country) is not None
-            runner.admit(await runner.apply_now(Arrived(delivery, connected)))
+    async def transmit(admitted: dict[str, int], envelope: Envelope, now: datetime
+                       ) -> Transition[dict[str, int]]:
+        state, delivery = admission(admitted, envelope)
+        if delivery is None:
+            return Transition(state)
+        connected = countries.connector_for(delivery.importing_country) is not None
+        runner.admit(await runner.apply_now(Arrived(delivery, connected)))
+        return Transition(state, notes=(Note("delivery_admitted", fields={
+            "kind": delivery.kind, "version": delivery.version,
+            "importing_country": delivery.importing_country}),))
 
     # Clarifications are published to eco.transmission; the stage ignores its own outputs there.
-    install_stage(app, settings, "transmission", ["eco.issuance", "eco.transmission"], transmit)
+    load, save = keyed(ADMITTED, default={})
+    run_stage(app, settings, Stage("transmission", ["eco.issuance", "eco.transmission"],
+                                   {ADMITTED: json_table(app, settings, ADMITTED, dict)},
+                                   load, transmit, save))
 
     async def run_deliveries() -> None:
         await runner.run()

@@ -63,16 +63,6 @@ def reached(before: CertificateStatus | None, after: CertificateStatus) -> list[
     return found
 
 
-def count_states(records: Iterable[Mapping[str, Any]]) -> dict[tuple[str, ...], float]:
-    """Certificates (applications) per state, every state present (zero if none)."""
-    counts: dict[tuple[str, ...], float] = {(state.value,): 0.0 for state in State}
-    for record in records:
-        state = record.get("state") if record else None
-        if isinstance(state, str) and (state,) in counts:
-            counts[(state,)] += 1
-    return counts
-
-
 def record_journey(before: CertificateStatus | None, after: CertificateStatus) -> None:
     """Observe ``eco_end_to_end_seconds`` for each milestone the update reached."""
     for milestone in reached(before, after):
@@ -80,10 +70,36 @@ def record_journey(before: CertificateStatus | None, after: CertificateStatus) -
             milestone.seconds)
 
 
-def watch_certificate_states(records: Callable[[], Iterable[Mapping[str, Any]]]) -> None:
-    """``eco_certificates{state}``: the status records this worker holds, counted per state at
-    each scrape."""
+def moved(counts: Mapping[str, Any] | None, before: str | None, after: str
+          ) -> dict[str, int]:
+    """One partition's certificates per state after an application went from ``before`` (None:
+    new) to ``after``; states no certificate is in are left out."""
+    out = {state: int(n) for state, n in (counts or {}).items()}
+    if before == after:
+        return out
+    if before is not None and out.get(before, 0) > 0:
+        out[before] -= 1
+        if not out[before]:
+            del out[before]
+    out[after] = out.get(after, 0) + 1
+    return out
+
+
+def add_counts(partitions: Iterable[Mapping[str, Any]]) -> dict[tuple[str, ...], float]:
+    """Certificates per state over partitions' counts (``moved``), every state present."""
+    counts: dict[tuple[str, ...], float] = {(state.value,): 0.0 for state in State}
+    for partition in partitions:
+        for state, n in (partition or {}).items():
+            if (state,) in counts:
+                counts[(state,)] += float(n)
+    return counts
+
+
+def watch_certificate_states(partitions: Callable[[], Iterable[Mapping[str, Any]]]) -> None:
+    """``eco_certificates{state}``: the certificates of this worker's partitions of the status
+    table per state, from each partition's counts (kept as the states change, ``moved``), so a
+    scrape reads a dozen small records rather than every status record."""
     register_snapshot(SnapshotGauge(
         "eco_certificates", "Applications and their certificates by current state, on this "
         "worker's partitions of the status table.", ["state"],
-        lambda: count_states(records())))
+        lambda: add_counts(partitions())))

@@ -78,6 +78,7 @@ class Load:
         self.run_id = run_id
         self.writer = AvroWriter.of(SUBMITTED)
         self.documents = [read_document(SAMPLES / name)[0] for name in SAMPLE_NAMES]
+        self.sent = 0  # applications submitted so far: the history a restart starts with
 
     def record(self, label: str, n: int) -> Record:
         app_id = f"bench-{self.run_id}-{label}-{n}"
@@ -88,6 +89,7 @@ class Load:
         return [f"bench-{self.run_id}-{label}-{n}" for n in range(count)]
 
     def send(self, label: str, count: int, rate: float | None = None) -> float:
+        self.sent += count
         return asyncio.run(send_records(self.stack.bootstrap, TOPIC, rate=rate, count=count,
                                         make=lambda n: self.record(label, n)))
 
@@ -231,10 +233,15 @@ def _soak(load: Load, plan: LoadPlan, out: Measured, say: Callable[[str], None],
         rss.append(rss_mb(sampler.pid))
         say(f"soak window {window + 1}/{windows}: issue p99 {p99s[-1]:.0f} ms, "
             f"RSS {rss[-1]:.0f} MB")
+    minute = min(max(int(60 // plan.soak_window) - 1, 0), windows - 1)  # the window ending at 1 min
     out.add("soak.rss_first", rss[0], "MB", "worker RSS after the first soak window")
+    out.add("soak.rss_1min", rss[minute], "MB",
+            f"worker RSS after {(minute + 1) * plan.soak_window:.0f} s of soak")
     out.add("soak.rss_last", rss[-1], "MB", "worker RSS after the last soak window")
-    out.add("soak.rss_growth", rss[-1] / rss[0] if rss[0] else 0.0, "ratio",
-            "last over first: 1.10 means 10 % growth")
+    out.add("soak.rss_growth", rss[-1] / rss[minute] if rss[minute] else 0.0, "ratio",
+            "last over the one after a minute: 1.10 means 10 % growth")
+    out.add("soak.applications", windows * plan.soak_window * plan.soak_rate, "applications",
+            "offered during the soak")
     out.add("soak.issue_p99_first", p99s[0], "ms", "issue p99 of the first soak window")
     out.add("soak.issue_p99_last", p99s[-1], "ms", "issue p99 of the last soak window")
 
@@ -263,6 +270,8 @@ def _restarts(load: Load, out: Measured, say: Callable[[str], None]) -> None:
     else:
         out.notes.append("after the SIGKILL restart no application was issued within 180 s")
     out.headline["restart_s"] = worst
+    out.add("restart.history", load.sent, "applications",
+            "applications the pipeline had processed before these restarts")
 
 
 def _two_workers(load: Load, plan: LoadPlan, out: Measured, say: Callable[[str], None]) -> None:

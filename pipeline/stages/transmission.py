@@ -82,6 +82,18 @@ class PendingDelivery:
                    int(data.get("attempts", 0)), float(data.get("due", 0.0)))
 
 
+def admission(admitted: Mapping[str, Any], envelope: Envelope
+              ) -> tuple[dict[str, int], PendingDelivery | None]:
+    """The stage's state for one application: the last version of each kind it admitted. An
+    event of a version already admitted (a redelivery after a restart) admits nothing; other
+    events (the stage's own outputs it reads back) change nothing."""
+    state = {str(kind): int(version) for kind, version in admitted.items()}
+    delivery = pending_delivery(envelope)
+    if delivery is None or delivery.version <= state.get(delivery.kind, 0):
+        return state, None
+    return {**state, delivery.kind: delivery.version}, delivery
+
+
 def pending_delivery(envelope: Envelope) -> PendingDelivery | None:
     """The delivery an issued certificate or a clarification asks for; None for other events
     (the stage also reads its own outputs on ``eco.transmission``)."""

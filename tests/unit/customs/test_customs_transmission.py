@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from connectors.customs.circuit import CircuitBreaker
 from connectors.customs.protocol import Receipt
+from pipeline.events import Envelope, new_envelope
 from pipeline.stages.transmission import (
     ALERT,
     DELIVERED,
@@ -27,6 +28,7 @@ from pipeline.stages.transmission import (
     PendingDelivery,
     Publish,
     Refused,
+    admission,
     decide,
 )
 
@@ -199,3 +201,23 @@ def test_an_issued_certificate_and_a_clarification_become_deliveries_nothing_els
         "importing_country": "ID", "reason": "manual", "routed_at": at},
         source="eco/transmission", subject="A-1")
     assert pending_delivery(fallback) is None, "the stage ignores its own outputs"
+
+
+def _issued(version: int, event_id: str = "ev-issued") -> Envelope:
+    return new_envelope(
+        "eco.certificate.issued.v1",
+        {"application_id": "A-1", "certificate_number": "E26", "version": version,
+         "importing_country": "VN", "document_xml": "<Certificate/>"},
+        source="eco/issuance", subject="A-1", id=event_id)
+
+
+def test_admission_admits_each_version_once_and_ignores_other_events() -> None:
+    state, first = admission({}, _issued(1))
+    assert first is not None and first.version == 1 and state == {"certificate": 1}
+    again, replayed = admission(state, _issued(1, "ev-issued-redelivered"))
+    assert replayed is None and again == state  # a redelivery is not delivered twice
+    later, second = admission(state, _issued(2, "ev-v2"))
+    assert second is not None and later == {"certificate": 2}
+    other = new_envelope("eco.transmission.delivered.v1", {"application_id": "A-1"},
+                         source="eco/transmission", subject="A-1")
+    assert admission(later, other) == (later, None)

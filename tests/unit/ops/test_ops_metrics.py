@@ -83,7 +83,7 @@ def test_promtool_check_metrics_accepts_the_exposition() -> None:
     metrics.receiver_countries_known(metrics.KNOWN_COUNTRIES)
     metrics.record_build_info()
     metrics.END_TO_END.labels("issued", "VN").observe(4.2)
-    watch_certificate_states(lambda: [{"state": "ISSUED"}])
+    watch_certificate_states(lambda: [{"ISSUED": 1}])
     body, content_type = metrics.metrics_response()
     assert content_type.startswith("text/plain")
     checked = subprocess.run(["promtool", "check", "metrics"], input=body,

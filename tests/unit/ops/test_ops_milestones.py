@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from pipeline.milestones import Milestone, count_states, reached
+from pipeline.milestones import Milestone, add_counts, moved, reached
 from pipeline.states import CertificateStatus, HistoryEntry, State
 
 T0 = datetime(2026, 5, 20, 8, 0, tzinfo=UTC)
@@ -55,9 +55,19 @@ def test_events_arriving_together_give_every_milestone_and_none_without_a_submis
 
 
 def test_states_are_counted_with_every_state_present() -> None:
-    counts = count_states([{"state": "ISSUED"}, {"state": "ISSUED"}, {"state": "ACCEPTED"},
-                           {}, {"state": "NOT_A_STATE"}])
+    counts = add_counts([{"ISSUED": 2}, {"ACCEPTED": 1, "NOT_A_STATE": 4}, {}])
     assert counts[("ISSUED",)] == 2
     assert counts[("ACCEPTED",)] == 1
     assert counts[("REVOKED",)] == 0
     assert len(counts) == len(State)
+
+
+def test_a_partition_count_moves_with_each_change_of_state() -> None:
+    counts = moved(None, None, "SUBMITTED")
+    counts = moved(counts, "SUBMITTED", "VERIFIED")
+    counts = moved(counts, None, "SUBMITTED")
+    assert counts == {"VERIFIED": 1, "SUBMITTED": 1}
+    assert moved(counts, "VERIFIED", "VERIFIED") == counts
+    assert moved(counts, "VERIFIED", "ISSUED") == {"SUBMITTED": 1, "ISSUED": 1}
+    # A state that was never counted (records from before the counts) never goes below zero.
+    assert moved({}, "ACCEPTED", "REVOKED") == {"REVOKED": 1}
