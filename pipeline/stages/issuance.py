@@ -19,6 +19,7 @@ the serial stays free for the next certificate.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -277,11 +278,21 @@ def _issued_at(event: Envelope) -> datetime:
     return issue_moment(event.time)
 
 
-def _document(text: str, source: str) -> dict[str, Any]:
+def _document(text: str, source: str) -> Mapping[str, Any]:
+    """The application document an event carries, parsed once for the router's and the
+    issuer's reads of the same event (``_parsed``; callers never change it)."""
+    document, error = _parsed(text)
+    if error is not None:
+        raise InvalidApplication([Problem("document", error)], source)
+    return document
+
+
+@functools.lru_cache(maxsize=512)
+def _parsed(text: str) -> tuple[dict[str, Any], str | None]:
     try:
         document = json.loads(text)
     except ValueError as exc:
-        raise InvalidApplication([Problem("document", f"not JSON: {exc}")], source) from exc
+        return {}, f"not JSON: {exc}"
     if not isinstance(document, dict):
-        raise InvalidApplication([Problem("document", "not a JSON object")], source)
-    return document
+        return {}, "not a JSON object"
+    return document, None
