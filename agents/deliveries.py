@@ -26,6 +26,7 @@ import faust
 import structlog
 from prometheus_client import Gauge
 
+from agents.bodies import CertificateBodies
 from agents.frame import derived_id, publish_now
 from connectors.customs.circuit import CircuitBreaker
 from connectors.customs.protocol import Clarification, Delivery, Receipt
@@ -90,6 +91,7 @@ class DeliveryRunner:
         self.log = structlog.get_logger("eco.stage").bind(stage="transmission")
         self.publish: Callable[[Envelope], Awaitable[None]] = self._publish_event
         countries_known(KNOWN_COUNTRIES)  # metrics: the corridor's series at zero
+        self.bodies = CertificateBodies(settings)  # signed XML: eco.issuance, not the table
         self.index = RetryIndex()
         self.busy: dict[str, str] = {}  # delivery id -> country, calls and publications under way
         self.in_flight: dict[str, int] = {}
@@ -122,6 +124,7 @@ class DeliveryRunner:
         self._wake.set()
 
     def _put(self, delivery: PendingDelivery) -> None:
+        delivery = self.bodies.keep(delivery)
         key = schedule_key(delivery)
         old = self.index.put(delivery, key)
         self.schedule[key] = delivery.to_json()
@@ -130,6 +133,7 @@ class DeliveryRunner:
         SCHEDULED.labels(delivery.importing_country).set(self.index.count(delivery.importing_country))
 
     def _remove(self, delivery: PendingDelivery) -> None:
+        self.bodies.forget(delivery)
         key = self.index.pop(delivery.delivery_id)
         if key is not None and key in self.schedule:
             del self.schedule[key]
@@ -229,13 +233,14 @@ class DeliveryRunner:
         if connector is None:
             return Refused(f"{d.importing_country} has no connector any more")
         try:
+            body = await self.bodies.body(d)
             if d.kind == "clarification":
                 return await connector.send_clarification(Clarification(
                     d.application_id, d.certificate_number, d.version, d.importing_country,
-                    d.body))
+                    body))
             receipt: Receipt = await connector.deliver(Delivery(
                 d.application_id, d.certificate_number, d.version, d.importing_country,
-                d.body.encode()))
+                body.encode()))
             return receipt
         except BusinessRejection as exc:
             return Refused(str(exc))

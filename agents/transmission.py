@@ -36,7 +36,9 @@ def install(app: faust.App, settings: Settings, registry: CountryRegistry | None
 
     async def transmit(admitted: dict[str, int], envelope: Envelope, now: datetime
                        ) -> Transition[dict[str, int]]:
-        state, delivery = admission(admitted, envelope)
+        message = faust.current_event().message  # type: ignore[union-attr]
+        state, delivery = admission(admitted, envelope,
+                                    f"{message.topic}:{message.partition}:{message.offset}")
         if delivery is None:
             return Transition(state)
         connected = countries.connector_for(delivery.importing_country) is not None
@@ -62,6 +64,7 @@ def install(app: faust.App, settings: Settings, registry: CountryRegistry | None
     async def close_connectors(sender: Any, *args: Any, **kwargs: Any) -> None:
         """Close the connectors' HTTP sessions when the worker stops."""
         await countries.close()
+        await runner.bodies.close()
 
     app.on_partitions_assigned.connect(rebalanced)  # type: ignore[arg-type]
     app.on_before_shutdown.connect(close_connectors)  # type: ignore[arg-type]

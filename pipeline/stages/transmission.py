@@ -62,11 +62,22 @@ class PendingDelivery:
     traceparent: str | None = None
     attempts: int = 0
     due: float = 0.0
+    source: str = ""  # topic:partition:offset of the record that carries the body, if any
 
     @property
     def delivery_id(self) -> str:
         """One id per certificate version and kind: a redelivered input finds it pending."""
         return f"{self.kind}:{self.application_id}:{self.certificate_number}:{self.version}"
+
+    def without_body(self) -> PendingDelivery:
+        """The delivery as the retry schedule keeps it: a certificate's signed XML is in the
+        record it came from (``source``), not in the schedule."""
+        return replace(self, body="") if self.source else self
+
+    def source_position(self) -> tuple[str, int, int]:
+        """``source`` as topic, partition and offset."""
+        topic, partition, offset = self.source.rsplit(":", 2)
+        return topic, int(partition), int(offset)
 
     def to_json(self) -> dict[str, Any]:
         """The plain JSON kept in the durable retry schedule."""
@@ -79,29 +90,32 @@ class PendingDelivery:
         return cls(kind, str(data["application_id"]), str(data["certificate_number"]),
                    int(data["version"]), str(data["importing_country"]), str(data["body"]),
                    str(data["source_event_id"]), data.get("traceparent"),
-                   int(data.get("attempts", 0)), float(data.get("due", 0.0)))
+                   int(data.get("attempts", 0)), float(data.get("due", 0.0)),
+                   str(data.get("source") or ""))
 
 
-def admission(admitted: Mapping[str, Any], envelope: Envelope
+def admission(admitted: Mapping[str, Any], envelope: Envelope, source: str = ""
               ) -> tuple[dict[str, int], PendingDelivery | None]:
     """The stage's state for one application: the last version of each kind it admitted. An
     event of a version already admitted (a redelivery after a restart) admits nothing; other
-    events (the stage's own outputs it reads back) change nothing."""
+    events (the stage's own outputs it reads back) change nothing. ``source`` is where the
+    event's record is (``topic:partition:offset``), which a certificate's body is read back
+    from."""
     state = {str(kind): int(version) for kind, version in admitted.items()}
-    delivery = pending_delivery(envelope)
+    delivery = pending_delivery(envelope, source)
     if delivery is None or delivery.version <= state.get(delivery.kind, 0):
         return state, None
     return {**state, delivery.kind: delivery.version}, delivery
 
 
-def pending_delivery(envelope: Envelope) -> PendingDelivery | None:
+def pending_delivery(envelope: Envelope, source: str = "") -> PendingDelivery | None:
     """The delivery an issued certificate or a clarification asks for; None for other events
     (the stage also reads its own outputs on ``eco.transmission``)."""
     d = envelope.data
     if envelope.type == ISSUED:
         return PendingDelivery("certificate", envelope.subject, d["certificate_number"],
                                d["version"], d["importing_country"], d["document_xml"],
-                               envelope.id, envelope.traceparent)
+                               envelope.id, envelope.traceparent, source=source)
     if envelope.type == CLARIFIED:
         return PendingDelivery("clarification", envelope.subject, d["certificate_number"],
                                d["version"], d["importing_country"], d["explanation"],

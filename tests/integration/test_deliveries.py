@@ -126,6 +126,7 @@ def test_a_restart_keeps_the_schedule_and_the_open_circuit(stack: Stack) -> None
     log = whole_log(stack, "worker-2")
     assert "customs_circuit_closed" in log, "the circuit came back open from the table"
     assert "customs_circuit_opened" not in log, "and was never opened afresh"
+    assert "delivery_body_read" in log, "the signed XML read back from eco.issuance"
     delivered: dict[str, set[str]] = {}
     for event in decoded(stack, "eco.transmission", set(held)):
         if event.type == DELIVERED:

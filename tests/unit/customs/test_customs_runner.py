@@ -6,7 +6,7 @@ picks the schedule and the open circuit up."""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import faust
@@ -45,6 +45,7 @@ class Customs:
     now: int = 0
     most: int = 0
     delivered: list[str] = field(default_factory=list)
+    bodies: list[str] = field(default_factory=list)
 
     async def deliver(self, delivery: Delivery) -> Receipt:
         self.now += 1
@@ -54,6 +55,7 @@ class Customs:
             if self.down:
                 raise CustomsTemporaryFailure("503 Service unavailable")
             self.delivered.append(delivery.application_id)
+            self.bodies.append(delivery.document_xml.decode())
             return Receipt(f"R-{delivery.application_id}", "ACKNOWLEDGED")
         finally:
             self.now -= 1
@@ -123,3 +125,27 @@ def test_the_runner_keeps_its_tables_in_memory_whatever_the_store_of_the_app() -
     runner = DeliveryRunner(app, SETTINGS, CountryRegistry.of(connectors={}))
     for table in (runner.schedule, runner.circuits):
         assert isinstance(table.data, MemoryStore), table.name
+
+
+def test_the_schedule_keeps_where_a_certificate_is_not_its_signed_xml() -> None:
+    tables, vn, th = Tables(), Customs(), Customs(down=True)
+    xml = "<Certificate>" + "x" * 5000 + "</Certificate>"
+
+    async def run() -> None:
+        runner, _ = runner_on(tables, vn, th)
+        loop = asyncio.create_task(runner.run())
+        for n, country in enumerate(("TH", "VN")):
+            delivery = replace(pending(f"{country}-{n}", country), body=xml,
+                               source=f"eco.issuance:3:{40 + n}")
+            runner.admit(await runner.apply_now(Arrived(delivery, True)))
+        await until(lambda: len(vn.delivered) == 1, "the VN certificate delivered")
+        await until(lambda: runner.index.count("TH") == 1 and "TH-0" not in runner.busy,
+                    "the TH certificate waiting in the schedule")
+        loop.cancel()
+        stored = list(tables.made["transmission-schedule"].values())
+        assert [entry["source"] for entry in stored] == ["eco.issuance:3:40"]
+        assert all(entry["body"] == "" for entry in stored), "no signed XML in the table"
+        assert vn.bodies == [xml], "the customs got the whole certificate all the same"
+        assert await runner.bodies.body(PendingDelivery.from_json(stored[0])) == xml
+
+    asyncio.run(run())
