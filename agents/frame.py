@@ -9,9 +9,10 @@ lives (:class:`Stage`). The frame takes the events a stage's partitions have rea
    overlay over the stage's tables (nothing is written yet); an event whose transition
    fails for good is dead-lettered with the reason, and the others go on;
 3. writes the overlay to the tables, those marked durable first (then flushes them: the
-   issuer's serial blocks, one write per office and year for the whole batch), stores the
+   issuer's serial blocks, one write per sequence and year for the whole batch), stores the
    batch's documents in an executor, and sends every output and dead letter without waiting
-   for each; then waits for all of the broker's acknowledgements together;
+   for each; then waits for all of the broker's acknowledgements together (a stage with
+   durable tables also for its other tables' records: the certificates);
 4. only then acknowledges the batch's records, so Faust commits past them.
 
 A retryable failure (``pipeline.errors.is_retryable``: timeouts, broker and connection
@@ -334,21 +335,24 @@ async def _commit(app: faust.App, stage: Stage[Any], batch: Batch,
         batch.apply([t for t in stage.tables if t not in stage.durable])
         if documents and stage.store is not None:
             await asyncio.get_running_loop().run_in_executor(None, stage.store, documents)
-        if stage.durable:
-            # The certificates are recorded durably before anyone hears of them.
-            await app.producer.flush()
-        await publish(app, records)
+        # The other tables' records (the certificates) and the outputs go out together; a
+        # stage with durable tables waits for all of them, so the next batch finds this one's
+        # records durable (the issuer forgets a serial's holder only once its record is).
+        await publish(app, records, flush=bool(stage.durable))
     except KafkaError as exc:
         if getattr(exc, "retriable", True) is False and "TooLarge" in type(exc).__name__:
             raise PermanentError(f"a record the broker refuses: {exc}") from exc
         raise DependencyUnavailable(f"cannot publish: {type(exc).__name__}: {exc}") from exc
 
 
-async def publish(app: faust.App, records: Sequence[Record]) -> None:
-    """Send every record without waiting for each; then wait for all acknowledgements."""
+async def publish(app: faust.App, records: Sequence[Record], flush: bool = False) -> None:
+    """Send every record without waiting for each; then wait for all acknowledgements (with
+    ``flush``, also for the table records written before)."""
     pending = []
     for topic, key, value, headers in records:
         pending.append(await raw_topic(app, topic).send(key=key, value=value, headers=headers))
+    if flush:
+        await app.producer.flush()
     if pending:
         await asyncio.gather(*pending)
 

@@ -5,6 +5,7 @@ runs."""
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -74,6 +75,10 @@ def run(args: argparse.Namespace) -> int:
     def say(text: str) -> None:
         print(f"[bench] {text}", file=sys.stderr, flush=True)
 
+    def stopped(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)  # unwinds: the bench's broker and workers are stopped
+
+    signal.signal(signal.SIGTERM, stopped)
     try:
         result = run_suite(plan, say)
     except DependencyUnavailable as exc:
