@@ -66,6 +66,12 @@ SCHEDULED = Gauge("eco_transmission_scheduled",
                   ["country"])
 IN_FLIGHT = Gauge("eco_transmission_in_flight",
                   "Deliveries to a country's customs under way right now", ["country"])
+SHORT_LIVED = {"segment.ms": "600000", "delete.retention.ms": "600000",
+               "min.cleanable.dirty.ratio": "0.1"}
+"""Changelog settings of the two in-memory tables, read whole at every start: a delivery's
+entry lives minutes, so segments roll every 10 minutes and are compacted early, and the
+deletion markers of ended deliveries go after 10 minutes; a start reads what is pending, not
+every delivery ever made. (Set when the topics are created.)"""
 LONGEST_WAIT = 0.5
 """Seconds the runner sleeps at most before looking at the schedule again."""
 
@@ -84,10 +90,12 @@ class DeliveryRunner:
         # (rebuilt from their changelogs on start, so a restart keeps them all the same).
         self.schedule: Any = app.Table("transmission-schedule", default=dict,
                                        partitions=settings.kafka_partitions,
-                                       use_partitioner=True, store=IN_MEMORY)
+                                       use_partitioner=True, store=IN_MEMORY,
+                                       extra_topic_configs=SHORT_LIVED)
         self.circuits: Any = app.GlobalTable("transmission-circuits", default=dict,
                                              partitions=settings.kafka_partitions,
-                                             use_partitioner=True, store=IN_MEMORY)
+                                             use_partitioner=True, store=IN_MEMORY,
+                                             extra_topic_configs=SHORT_LIVED)
         self.log = structlog.get_logger("eco.stage").bind(stage="transmission")
         self.publish: Callable[[Envelope], Awaitable[None]] = self._publish_event
         countries_known(KNOWN_COUNTRIES)  # metrics: the corridor's series at zero

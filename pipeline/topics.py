@@ -7,7 +7,7 @@ in the same partition number everywhere (co-partitioning).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError, for_code
@@ -19,8 +19,10 @@ from pipeline.settings import Settings
 
 async def create_topics(bootstrap: str, names: Iterable[str], partitions: int,
                         compacted: Iterable[str] = (), retained: Iterable[str] = (),
-                        settings: Settings | None = None) -> list[str]:
+                        settings: Settings | None = None,
+                        configs: Mapping[str, Mapping[str, str]] | None = None) -> list[str]:
     """Create the missing topics; returns the names created. Existing ones are left alone.
+    ``configs`` adds topic settings by topic name (a table's own changelog settings).
 
     ``compacted`` topics keep the latest record per key; ``retained`` ones keep every record
     for ever (``retention.ms=-1``, a history that must stay replayable). Replication factor
@@ -45,7 +47,8 @@ async def create_topics(bootstrap: str, names: Iterable[str], partitions: int,
                 NewTopic(n, num_partitions=partitions,
                          replication_factor=settings.kafka_replication_factor,
                          topic_configs={**_configs(n, compact, keep), "min.insync.replicas":
-                                        str(settings.kafka_min_insync_replicas)})
+                                        str(settings.kafka_min_insync_replicas),
+                                        **(configs or {}).get(n, {})})
                 for n in missing
             ]
             response = await admin.create_topics(new)

@@ -53,7 +53,10 @@ def run(args: argparse.Namespace) -> int:
                                   [*PUBLIC_TOPICS, *INTERNAL_TOPICS],
                                   settings.kafka_partitions,
                                   compacted=[*COMPACTED_TOPICS, *changelogs],
-                                  retained=RETAINED_TOPICS))
+                                  retained=RETAINED_TOPICS, configs={
+                                      table.changelog_topic.get_topic_name():
+                                      dict(table.extra_topic_configs)
+                                      for table in app.tables.values()}))
     except DependencyUnavailable as exc:
         print(f"eco worker: {exc} (start one with `eco kafka start`)", file=sys.stderr)
         return EXIT_UNREACHABLE

@@ -132,3 +132,26 @@ def test_a_restart_keeps_the_schedule_and_the_open_circuit(stack: Stack) -> None
         if event.type == DELIVERED:
             delivered.setdefault(event.subject, set()).add(event.id)
     assert {i: len(ids) for i, ids in delivered.items()} == dict.fromkeys(held, 1)
+
+
+def test_the_schedule_changelog_is_compacted_early(stack: Stack) -> None:
+    """A start reads the in-memory schedule's changelog whole: it rolls and compacts every
+    10 minutes, so a start reads what is pending rather than every delivery ever made."""
+    from aiokafka.admin import AIOKafkaAdminClient
+    from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+
+    async def configs() -> dict[str, str]:
+        admin = AIOKafkaAdminClient(bootstrap_servers=stack.bootstrap)
+        await admin.start()
+        try:
+            [response] = await admin.describe_configs([ConfigResource(
+                ConfigResourceType.TOPIC,
+                f"{stack.env['ECO_APP_ID']}-transmission-schedule-changelog")])
+        finally:
+            await admin.close()
+        [(_, _, _, _, entries)] = response.resources
+        return {entry[0]: entry[1] for entry in entries}
+
+    found = asyncio.run(configs())
+    assert found["cleanup.policy"] == "compact"
+    assert found["segment.ms"] == "600000" and found["delete.retention.ms"] == "600000"
