@@ -12,6 +12,7 @@ from typing import Any
 import faust
 
 from agents.frame import Batch, Stage, json_table, run_stage
+from pipeline.app import table_options
 from pipeline.events import Envelope
 from pipeline.milestones import moved, record_journey, watch_certificate_states
 from pipeline.settings import Settings
@@ -33,8 +34,9 @@ def status_table(app: faust.App, settings: Settings) -> Any:
     changelog = app.topic(STATUS_TOPIC, key_type=bytes, value_type=bytes, key_serializer="raw",
                           value_serializer="raw", partitions=settings.kafka_partitions,
                           compacting=True, internal=False)
+    options = table_options(settings) if settings.store.startswith("rocksdb") else None
     return app.Table(TABLE, key_type=bytes, value_type=bytes, changelog_topic=changelog,
-                     partitions=settings.kafka_partitions)
+                     partitions=settings.kafka_partitions, options=options)
 
 
 def install(app: faust.App, settings: Settings) -> None:

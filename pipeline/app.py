@@ -4,8 +4,9 @@ partitions and processes (more workers with the same ``ECO_APP_ID`` share the pa
 Each worker is a static member of its consumer group (``ECO_WORKER_INSTANCE_ID``): a
 restarted worker, killed or stopped, takes its partitions back at once instead of waiting
 for its session to time out. Its tables live in RocksDB (``ECO_STORE``) under
-``ECO_DATA_DIR/worker/<app id>/<instance id>``, off the heap, with a bounded block cache;
-RocksDB keeps the changelog offsets it has applied, so a restart reads only what is new.
+``ECO_DATA_DIR/worker/<app id>/<instance id>``, off the heap, all under one memory budget
+(``pipeline.rocksmemory``); RocksDB keeps the changelog offsets it has applied, so a restart
+reads only what is new.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import faust
 
 from pipeline import faustfix
 from pipeline.kafkaclient import faust_options
+from pipeline.rocksmemory import share_memory
 from pipeline.settings import Settings
 
 MIB = 1024 * 1024
@@ -30,6 +32,8 @@ SESSION_TIMEOUT = 30.0  # seconds until a member that vanished for good loses it
 def create_app(settings: Settings) -> faust.App:
     """A Faust app configured for eco-pipeline; stages are installed on it by ``agents``."""
     faustfix.apply()
+    if settings.store.startswith("rocksdb"):
+        share_memory(settings.rocksdb_cache_mb)  # one budget for every table's RocksDB
     datadir = worker_dir(settings)
     datadir.mkdir(parents=True, exist_ok=True)
     return faust.App(
@@ -65,8 +69,6 @@ def worker_dir(settings: Settings) -> Any:
 
 
 def table_options(settings: Settings) -> dict[str, Any]:
-    """RocksDB options of each table partition: a bounded block cache and small memtables."""
-    return {"block_cache_size": settings.rocksdb_cache_mb * MIB,
-            "block_cache_compressed_size": 0,
-            "write_buffer_size": 2 * MIB,
-            "max_write_buffer_number": 2}
+    """RocksDB options of each table partition: small memtables; the block cache is the one
+    of the whole worker (``pipeline.rocksmemory``)."""
+    return {"write_buffer_size": 2 * MIB, "max_write_buffer_number": 2}

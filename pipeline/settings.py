@@ -128,7 +128,8 @@ class Settings:
     worker_instance_id    WORKER_INSTANCE_ID    static group membership id of this worker;
                                                 default <host>-<worker web port>
     store                 STORE                 table store: rocksdb:// (default) or memory://
-    rocksdb_cache_mb      ROCKSDB_CACHE_MB      block cache of each table's RocksDB (MiB)
+    rocksdb_cache_mb      ROCKSDB_CACHE_MB      memory of all the worker's RocksDB tables together
+                                                (MiB): one block cache, memtables charged to it
     customs_in_flight     CUSTOMS_IN_FLIGHT     deliveries under way at once to one country's
                                                 customs (over one reused HTTP session)
     reference_formats     REFERENCE_FORMATS     certificate reference numbers per agreement:
@@ -244,7 +245,7 @@ class Settings:
     kafka_linger_ms: int = 5
     worker_instance_id: str = ""
     store: str = "rocksdb://"
-    rocksdb_cache_mb: int = 16
+    rocksdb_cache_mb: int = 64
 
     customs_in_flight: int = 8
     reference_formats: str = (
