@@ -29,6 +29,7 @@ TOPIC_OF: Mapping[str, str] = MappingProxyType(
         "eco.certificate.issued.v1": "eco.issuance",
         "eco.certificate.superseded.v1": "eco.issuance",
         "eco.certificate.revoked.v1": "eco.issuance",
+        "eco.certificate.refused.v1": "eco.issuance",
         "eco.certificate.requested.v1": "eco.issuance-commands",
         "eco.transmission.delivered.v1": "eco.transmission",
         "eco.transmission.failed.v1": "eco.transmission",

@@ -156,6 +156,29 @@ class DrawDownRequest:
 
 
 @dataclass(frozen=True)
+class Overdraw:
+    """The figures of one original item a draw would overdraw."""
+
+    original_item_no: int
+    item_nos: tuple[int, ...]
+    unit: str
+    asked: Decimal
+    remaining: Decimal
+    original: Decimal
+
+    @property
+    def drawn_before(self) -> Decimal:
+        return self.original - self.remaining
+
+    def to_json(self) -> dict[str, Any]:
+        """The event's ``OverdrawnItem``: quantities as exact decimal text."""
+        return {"original_item_no": self.original_item_no, "item_nos": list(self.item_nos),
+                "unit": self.unit, "asked": _show(self.asked),
+                "remaining": _show(self.remaining), "original": _show(self.original),
+                "drawn_before": _show(self.drawn_before)}
+
+
+@dataclass(frozen=True)
 class DrawDownResult:
     """Accepted with the new balance, or refused with the figures (the balance unchanged).
     ``replay`` is true when the application had drawn already: nothing is drawn twice."""
@@ -164,6 +187,7 @@ class DrawDownResult:
     balance: Balance
     refusals: tuple[str, ...] = ()
     replay: bool = False
+    overdraws: tuple[Overdraw, ...] = ()
 
     @property
     def reason(self) -> str:
@@ -187,7 +211,9 @@ def draw_down(balance: Balance, request: DrawDownRequest) -> DrawDownResult:
     if any(d.application_id == request.application_id for d in balance.draws):
         return DrawDownResult(True, balance, replay=True)
     wanted: dict[int, Decimal] = {}
+    drawing: dict[int, list[int]] = {}
     refusals: list[str] = []
+    overdraws: list[Overdraw] = []
     for line in request.lines:
         item = balance.item(line.original_item_no)
         if item is None:
@@ -204,6 +230,7 @@ def draw_down(balance: Balance, request: DrawDownRequest) -> DrawDownResult:
             )
             continue
         wanted[item.item_no] = wanted.get(item.item_no, Decimal(0)) + line.quantity
+        drawing.setdefault(item.item_no, []).append(line.item_no)
     for item_no, quantity in wanted.items():
         item = balance.item(item_no)
         assert item is not None
@@ -214,8 +241,10 @@ def draw_down(balance: Balance, request: DrawDownRequest) -> DrawDownResult:
                 f"asked, {_show(item.remaining)} {item.unit} left of {_show(item.original)} "
                 f"({_show(drawn)} drawn before) ({RULE})"
             )
+            overdraws.append(Overdraw(item_no, tuple(drawing[item_no]), item.unit, quantity,
+                                      item.remaining, item.original))
     if refusals:
-        return DrawDownResult(False, balance, tuple(refusals))
+        return DrawDownResult(False, balance, tuple(refusals), overdraws=tuple(overdraws))
     items = tuple(
         replace(i, remaining=i.remaining - wanted.get(i.item_no, Decimal(0)))
         for i in balance.items

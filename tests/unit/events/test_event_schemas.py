@@ -64,7 +64,7 @@ def test_single_object_header_of_int_matches_the_avro_reference() -> None:
 def test_every_event_type_has_its_schema_file_and_nothing_else_is_there() -> None:
     files = {path.name.removesuffix(".avsc") for path in Path(AVRO_DIR).glob("*.avsc")}
     assert files == set(EVENT_TYPES)
-    assert len(EVENT_TYPES) == 18  # seventeen public event types and one internal (eco.deadlines)
+    assert len(EVENT_TYPES) == 19  # eighteen public event types and one internal (eco.deadlines)
 
 
 def test_topics_are_those_of_the_interface() -> None:
