@@ -12,18 +12,18 @@ to ``eco.issuance-requests``; an overdraw is refused with the figures
 (``eco.certificate.refused.v1``, the balance unchanged). A replayed draw is forwarded again,
 not drawn twice. A second stage forwards the revocations and supersessions of
 ``eco.issuance`` to the original's key, so that a draw on an original that is no longer
-valid is refused (``pipeline.stages.drawdown``).
+valid is refused, the draws on a superseded version are carried over to the current one, and
+a back-to-back certificate revoked later gives its draw back (``pipeline.stages.drawdown``).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import faust
 
-from agents.frame import Batch, Stage, json_table, run_stage
+from agents.frame import Batch, Stage, json_table, keyed, run_stage
 from pipeline.application import Application
 from pipeline.certificate.trustview import TrustView
 from pipeline.events import Envelope
@@ -39,6 +39,7 @@ from pipeline.stages import drawdown as transition
 from pipeline.stages.issuance import DRAWDOWN_TOPIC, is_back_to_back, original_number
 
 BALANCES = "drawdown-balance"
+MOVEMENTS = "drawdown-movements"  # application id -> the original its certificate drew on
 __all__ = ["DRAWDOWN_TOPIC", "install", "is_back_to_back", "issued_here", "original_number"]
 
 
@@ -75,17 +76,14 @@ def install(app: faust.App, settings: Settings, store: Path, trust: TrustView) -
         if value and value != batch.get(BALANCES, key):
             batch.put(BALANCES, key, value)
 
-    def no_state(envelope: Envelope, batch: Batch) -> None:
-        return None
+    movements = {MOVEMENTS: json_table(app, settings, MOVEMENTS, str)}
+    load_movement, save_movement = keyed(MOVEMENTS, default="")
 
-    def forward(state: None, envelope: Envelope, now: datetime) -> Transition[None]:
-        return transition.forward_notice(envelope)
-
-    def keep_nothing(envelope: Envelope, state: Any, batch: Batch) -> None:
-        return None
+    def notice(movement: str, envelope: Envelope, now: datetime) -> Transition[str]:
+        return transition.notices(movement, envelope)
 
     # The draw is durable before the request goes on to be numbered.
     run_stage(app, settings, Stage("drawdown", [DRAWDOWN_TOPIC], tables, load, draw, save,
                                    durable=(BALANCES,), keyed_by_subject=False))
-    run_stage(app, settings, Stage("drawdown-notices", ["eco.issuance"], {}, no_state,
-                                   forward, keep_nothing))
+    run_stage(app, settings, Stage("drawdown-notices", ["eco.issuance"], movements,
+                                   load_movement, notice, save_movement))

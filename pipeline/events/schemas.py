@@ -38,6 +38,7 @@ TOPIC_OF: Mapping[str, str] = MappingProxyType(
         "eco.customs.responded.v1": "eco.customs-response",
         "eco.alert.raised.v1": "eco.alert",
         "eco.deadline.due.v1": "eco.deadlines",
+        "eco.drawdown.adjusted.v1": "eco.drawdown-requests",
         "eco.supplier.declared.v1": "eco.supplier-declaration",
         "eco.origin.determined.v1": "eco.origin-determination",
         "eco.verification.documents-requested.v1": "eco.verification",

@@ -86,6 +86,41 @@ class Balance:
     source: OriginalSource
     items: tuple[ItemBalance, ...]
     draws: tuple[Draw, ...] = ()
+    returned: tuple[str, ...] = ()  # applications whose draw was given back
+
+    def drew(self, application_id: str) -> bool:
+        """Whether ``application_id`` has drawn on this original (or was given back)."""
+        return application_id in self.returned or any(
+            d.application_id == application_id for d in self.draws)
+
+    def carry(self, draws: Iterable[Draw]) -> Balance:
+        """The balance with the draws made on a version this one superseded (RCEP Art.
+        3.19.1(d): the shipments together still may not exceed the original); a draw already
+        counted, or on an item this version does not have, changes nothing."""
+        items = {i.item_no: i for i in self.items}
+        kept = list(self.draws)
+        for draw in draws:
+            if self.drew(draw.application_id):
+                continue
+            counted = tuple((n, q) for n, q in draw.quantities if n in items)
+            for n, q in counted:
+                items[n] = replace(items[n], remaining=items[n].remaining - q)
+            kept.append(Draw(draw.application_id, counted))
+        return replace(self, items=tuple(items[i.item_no] for i in self.items),
+                       draws=tuple(kept))
+
+    def give_back(self, application_id: str) -> Balance:
+        """The balance with the draw of ``application_id`` returned (its back-to-back
+        certificate was revoked); unchanged when it drew nothing here."""
+        draw = next((d for d in self.draws if d.application_id == application_id), None)
+        if draw is None:
+            return self
+        back = dict(draw.quantities)
+        items = tuple(replace(i, remaining=i.remaining + back.get(i.item_no, Decimal(0)))
+                      for i in self.items)
+        return replace(self, items=items,
+                       draws=tuple(d for d in self.draws if d is not draw),
+                       returned=(*self.returned, application_id))
 
     @classmethod
     def opening(cls, original: OriginalCertificate) -> Balance:
@@ -115,6 +150,7 @@ class Balance:
                  "quantities": [[n, str(q)] for n, q in d.quantities]}
                 for d in self.draws
             ],
+            "returned": list(self.returned),
         }
 
     @classmethod
@@ -133,6 +169,7 @@ class Balance:
                      tuple((int(n), Decimal(q)) for n, q in d["quantities"]))
                 for d in data.get("draws", ())
             ),
+            tuple(str(a) for a in data.get("returned", ())),
         )
 
 
@@ -208,7 +245,7 @@ def _show(value: Decimal) -> str:
 def draw_down(balance: Balance, request: DrawDownRequest) -> DrawDownResult:
     """Draw ``request`` from ``balance`` item by item, or refuse it with the figures when an
     item would exceed what is left, has another unit, or is not on the original."""
-    if any(d.application_id == request.application_id for d in balance.draws):
+    if balance.drew(request.application_id):
         return DrawDownResult(True, balance, replay=True)
     wanted: dict[int, Decimal] = {}
     drawing: dict[int, list[int]] = {}

@@ -16,7 +16,7 @@ import pytest
 
 from pipeline import feeds
 from pipeline.submission import read_document, submission
-from tests.integration.harness import SAMPLES, Stack, decoded, read_all, wait_for
+from tests.integration.harness import SAMPLES, Stack, decoded, eco, read_all, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 ISSUED = "eco.certificate.issued.v1"
@@ -97,3 +97,21 @@ def test_an_overdraw_is_refused_and_the_draws_that_fit_are_issued(one_worker: St
     settled = wait_for(lambda: (s := _status(stack, rest)) and s["state"] == "ISSUED" and s, 180,
                        "the last draw's status")
     assert settled["certificate_number"] == _issued(stack, rest)[0]
+
+
+def test_a_revoked_back_to_back_certificate_gives_its_draw_back(one_worker: Stack) -> None:
+    """The draw-down learns the revocation from eco.issuance: the original's balance gets the
+    draw back, and a later back-to-back certificate may draw it."""
+    stack = one_worker
+    original = f"VN26{uuid.uuid4().hex[:8].upper()}"
+    first = _submit(stack, _movement(original, "20000"))
+    [number] = wait_for(lambda: _issued(stack, first), 180, "the first back-to-back certificate")
+    revoked = eco(stack, "certificate", "revoke", first, "--approved-by", "officer-9",
+                  "--reason", "goods not shipped", "--number", number)
+    assert revoked.returncode == 0, revoked.stderr
+    wait_for(lambda: "draw_given_back" in stack.log("worker"), 180, "the draw given back")
+    assert _status(stack, first) is not None
+
+    whole = _submit(stack, _movement(original, "30000"))
+    wait_for(lambda: _issued(stack, whole), 180, "a draw of the whole original")
+    assert _refusals(stack, whole) == []

@@ -19,7 +19,7 @@ from pipeline.origin import default_rulebook
 from pipeline.origin.backtoback import OriginalCertificate, original_from_application
 from pipeline.origin.evidence import default_evidence
 from pipeline.stages import Emit
-from pipeline.stages.drawdown import Original, decide, drawdown_key, forward_notice
+from pipeline.stages.drawdown import ADJUSTED, Original, decide, drawdown_key, notices
 from pipeline.stages.issuance import DRAWDOWN_TOPIC, REQUESTS_TOPIC
 from pipeline.stages.refusal import REFUSED
 from pipeline.stages.status import decide as status_decide
@@ -125,7 +125,7 @@ def test_the_refusal_is_the_final_state_issuance_refused_with_the_figures() -> N
 def test_a_draw_on_a_revoked_original_is_refused_with_the_reason() -> None:
     """RCEP Art. 3.19.1(a): a back-to-back proof needs a valid original proof of origin."""
     revoked = notice("eco.certificate.revoked.v1")
-    forwarded = only_emit(forward_notice(revoked))
+    forwarded = only_emit(notices("", revoked))
     assert forwarded.topic == DRAWDOWN_TOPIC and forwarded.key == ORIGINAL
     assert drawdown_key(revoked) == ORIGINAL
     state = decide(Original(), revoked, declared).state
@@ -141,7 +141,8 @@ def test_a_draw_on_a_superseded_original_is_refused_and_names_the_current_versio
     superseded = notice("eco.certificate.superseded.v1", superseded_by_number="E260000000010002",
                         superseded_by_version=2)
     drawn = decide(Original(), movement("20000", "b2b-1"), declared).state
-    state = decide(drawn, superseded, declared).state
+    step = decide(drawn, superseded, declared)
+    state = step.state
     assert state.balance == drawn.balance
     refused = only_emit(decide(state, movement("100", "b2b-5"), declared)).envelope
     assert refused.data["cause"] == "ORIGINAL_SUPERSEDED"
@@ -154,7 +155,7 @@ def test_a_draw_on_a_superseded_original_is_refused_and_names_the_current_versio
 def test_a_certified_true_copy_keeps_the_original_valid_and_is_not_forwarded() -> None:
     copy_of = notice("eco.certificate.superseded.v1", superseded_by_number=ORIGINAL,
                      superseded_by_version=2)
-    assert forward_notice(copy_of).outputs == ()
+    assert notices("", copy_of).outputs == ()
     assert decide(Original(), copy_of, declared).state == Original()
 
 
@@ -168,3 +169,70 @@ def test_a_balance_written_by_earlier_versions_is_read() -> None:
     assert drawn.balance is not None
     legacy = json.loads(json.dumps(drawn.balance.to_json()))
     assert Original.from_json(legacy) == replace(drawn, standing=None)
+
+
+CURRENT = "E260000000010002"
+
+
+def test_the_draws_on_a_superseded_version_count_against_the_current_one() -> None:
+    """RCEP Art. 3.19.1(d): the draws made on the corrected version's predecessor are carried
+    over, so the shipments together still do not exceed the original."""
+    superseded = notice("eco.certificate.superseded.v1", superseded_by_number=CURRENT,
+                        superseded_by_version=2)
+    assert only_emit(notices("", superseded)).key == ORIGINAL
+    drawn = decide(Original(), movement("20000", "b2b-1"), declared).state
+    carry = only_emit(decide(drawn, superseded, declared))
+    assert carry.topic == DRAWDOWN_TOPIC and carry.key == CURRENT
+    assert carry.envelope.type == ADJUSTED and carry.envelope.data["action"] == "CARRY_OVER"
+    assert from_record(*to_record(carry.envelope)).data["draws"] == [
+        {"application_id": "b2b-1", "quantities": [{"original_item_no": 1,
+                                                    "quantity": "20000"}]}]
+    # At the current version, before anyone drew on it: kept until its balance opens.
+    assert drawdown_key(carry.envelope) == CURRENT
+    pending = decide(Original(), carry.envelope, declared).state
+    assert [d.application_id for d in pending.pending] == ["b2b-1"]
+    assert decide(pending, carry.envelope, declared).state == pending  # carried once
+    at_current = movement_on(CURRENT, "15000", "b2b-6")
+    refused = only_emit(decide(pending, at_current, declared)).envelope
+    assert refused.data["cause"] == "OVERDRAW" and refused.data["items"][0]["drawn_before"] == (
+        "20000")
+    fits = decide(pending, movement_on(CURRENT, "10000", "b2b-7"), declared)
+    assert only_emit(fits).topic == REQUESTS_TOPIC
+    assert fits.state.balance is not None and fits.state.balance.items[0].remaining == 0
+    assert fits.state.pending == ()
+
+
+def test_a_revoked_back_to_back_certificate_gives_its_draw_back() -> None:
+    drawn = decide(Original(), movement("20000", "b2b-1"), declared).state
+    issued_xml = ('<Certificate xmlns="urn:eco-pipeline:certificate:1"><Indicators>'
+                  '<BackToBack ticked="true"><OriginalCertificate>'
+                  f'{ORIGINAL}</OriginalCertificate></BackToBack></Indicators></Certificate>')
+    issued = new_envelope("eco.certificate.issued.v1", {
+        "application_id": "b2b-1", "certificate_number": "E260000000020001", "version": 1,
+        "issuing_office": "CN-SHA", "agreement": "ACFTA", "importing_country": "TH",
+        "tenant": "t", "issued_at": AT, "document_xml": issued_xml, "document_sha256": "0" * 64,
+        "signed": True, "supersedes": None}, source="eco/issuance", subject="b2b-1")
+    remembered = notices("", issued)
+    assert remembered.state == ORIGINAL and remembered.outputs == ()
+    revoked = new_envelope("eco.certificate.revoked.v1", {
+        "application_id": "b2b-1", "certificate_number": "E260000000020001", "version": 1,
+        "reason": "goods not shipped", "approved_by": "officer-1", "occurred_at": AT},
+        source="eco/issuance", subject="b2b-1")
+    own, give_back = notices(ORIGINAL, revoked).outputs
+    assert isinstance(own, Emit) and own.key == "E260000000020001"
+    assert isinstance(give_back, Emit) and give_back.key == ORIGINAL
+    assert give_back.envelope.data["action"] == "GIVE_BACK"
+    back = decide(drawn, give_back.envelope, declared).state
+    assert back.balance is not None and back.balance.items[0].remaining == 30000
+    assert decide(back, give_back.envelope, declared).state == back  # given back once
+    # Its verification replayed does not draw again.
+    again = decide(back, movement("20000", "b2b-1"), declared)
+    assert again.state == back and only_emit(again).topic == REQUESTS_TOPIC
+    assert Original.from_json(back.to_json()) == back
+
+
+def movement_on(number: str, kilograms: str, app_id: str) -> Envelope:
+    event = movement(kilograms, app_id)
+    document = json.loads(event.data["document"])
+    document["back_to_back"]["original_certificate"] = number
+    return replace(event, data={**event.data, "document": json.dumps(document)})
