@@ -1,9 +1,9 @@
 """Tariff shifts with exceptions ("except from"), as RCEP Annex 3A writes them. Headnote 6 of
 the Annex: where a CTC rule expressly excludes a change from other tariff classifications, the
 exclusion applies only to non-originating materials. Rows cited from RCEP Annex 3A (HS 2012):
-0504.00 (guts, bladders and stomachs of animals) "CC except from Chapter 01" (Annex page
-3A-12) and 1302.19 (other vegetable saps and extracts) "CC except from subheading 1211.20"
-(page 3A-19)."""
+0504.00 (guts, bladders and stomachs of animals) "CC except from Chapter 01" (page 67 of the
+Agreement's published text) and 1302.19 (other vegetable saps and extracts) "CC except from
+subheading 1211.20" (page 74, Annex page 3A-19)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from pipeline.origin.lookup import meaning
 from pipeline.origin.rules import parse_exceptions, parse_rule
 
 ANNEX_ROWS = """agreement,hs,rule,source,status
-RCEP,050400,CC except from Chapter 01,"RCEP Annex 3A (HS 2012), 0504.00, page 3A-12",checked
+RCEP,050400,CC except from Chapter 01,"RCEP Annex 3A (HS 2012), 0504.00 (text p. 67)",checked
 RCEP,130219,CC except from subheading 1211.20,"RCEP Annex 3A (HS 2012), 1302.19, page 3A-19",checked
 """
 BOOK = RuleBook((parse_rule_table(ANNEX_ROWS, "annex.csv"),))
