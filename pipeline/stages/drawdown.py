@@ -12,8 +12,8 @@ Two kinds of events reach it on ``eco.drawdown-requests``:
   certificate given back (GIVE_BACK).
 
 RCEP Art. 3.19.1(a) allows a back-to-back proof of origin only on "a valid original Proof of
-Origin"; the ACFTA Operational Certification Procedures (Rule 12, movement certificate) ask
-for the original Form E to be presented. A revoked original is not a valid proof: every later
+Origin"; an ACFTA movement certificate (Form E Rule 1, Box 13) is issued on the original
+Form E. A revoked original is not a valid proof: every later
 draw on it is refused. A version superseded by a corrected version with another number
 (Form E Rule 10) is no longer valid either: a draw citing it is refused and told the current
 number to cite (the exporter's back-to-back certificate must show the valid original's
@@ -83,7 +83,7 @@ class Standing:
                 f"the original certificate {number} (version {self.version}) was revoked"
                 + (f" ({self.reason})" if self.reason else "")
                 + "; a back-to-back certificate needs a valid original proof of origin "
-                "(RCEP Art. 3.19.1(a); ACFTA OCP Rule 12)")
+                "(RCEP Art. 3.19.1(a); Form E movement certificate)")
         return Cause.ORIGINAL_SUPERSEDED, (
             f"the original certificate {number} (version {self.version}) was superseded by "
             f"{self.superseded_by}" + (f" ({self.reason})" if self.reason else "")
