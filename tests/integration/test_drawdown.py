@@ -9,7 +9,6 @@ import asyncio
 import copy
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,9 +22,10 @@ ISSUED = "eco.certificate.issued.v1"
 REFUSED = "eco.certificate.refused.v1"
 
 
-@pytest.fixture
-def one_worker(tmp_path: Path) -> Iterator[Stack]:
-    with Stack.started(tmp_path) as stack:
+@pytest.fixture(scope="module")
+def one_worker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    # One stack for the module: each test draws on an original of its own.
+    with Stack.started(tmp_path_factory.mktemp("drawdown")) as stack:
         stack.start_worker("worker", "verification", "issuance", "status")
         yield stack
 
@@ -109,7 +109,8 @@ def test_a_revoked_back_to_back_certificate_gives_its_draw_back(one_worker: Stac
     revoked = eco(stack, "certificate", "revoke", first, "--approved-by", "officer-9",
                   "--reason", "goods not shipped", "--number", number)
     assert revoked.returncode == 0, revoked.stderr
-    wait_for(lambda: "draw_given_back" in stack.log("worker"), 180, "the draw given back")
+    wait_for(lambda: any("draw_given_back" in line and original in line
+                         for line in stack.log("worker").splitlines()), 180, "the draw given back")
     assert _status(stack, first) is not None
 
     whole = _submit(stack, _movement(original, "30000"))
