@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from pipeline.application import Application
+from pipeline.cli.status import render
 from pipeline.events import Envelope, from_record, new_envelope, to_record
 from pipeline.origin import default_rulebook
 from pipeline.origin.backtoback import OriginalCertificate, original_from_application
@@ -115,6 +116,9 @@ def test_the_refusal_is_the_final_state_issuance_refused_with_the_figures() -> N
     assert State.ISSUANCE_REFUSED in SETTLED
     assert any("15000 KGM asked, 10000 KGM left of 30000" in r for r in after.reasons)
     assert status_decide(after, refused).state is after  # recorded once
+    shown = render(after.to_json())  # what `eco status` prints
+    assert shown.startswith("b2b-2: ISSUANCE_REFUSED")
+    assert "reason: overdraw of E260000000010001 item 1: 15000 KGM asked" in shown
     # Arriving before the verification it answers, it still ends there.
     early = status_decide(None, refused).state
     assert early is not None and early.state is State.ISSUANCE_REFUSED
