@@ -8,44 +8,38 @@ balance in one Kafka-backed table (``drawdown-balance``). The first draw opens t
 from the original's signed XML (issued here: the document store; or supplied in the
 application), verified against the trust registry, else from the application's
 declaration, marked as such. An accepted draw is recorded durably, then the request goes on
-to ``eco.issuance-requests``; an overdraw is refused with the figures (dead-lettered with
-the reason, the balance unchanged). A replayed draw is forwarded again, not drawn twice.
+to ``eco.issuance-requests``; an overdraw is refused with the figures
+(``eco.certificate.refused.v1``, the balance unchanged). A replayed draw is forwarded again,
+not drawn twice. A second stage forwards the revocations and supersessions of
+``eco.issuance`` to the original's key, so that a draw on an original that is no longer
+valid is refused, the draws on a superseded version are carried over to the current one, and
+a back-to-back certificate revoked later gives its draw back (``pipeline.stages.drawdown``).
 """
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import faust
 
-from agents.frame import Batch, Stage, json_table, run_stage
-from pipeline.application import Application, parse_application
+from agents.frame import Batch, Stage, json_table, keyed, run_stage
+from pipeline.application import Application
 from pipeline.certificate.trustview import TrustView
-from pipeline.errors import BusinessRejection
 from pipeline.events import Envelope
 from pipeline.origin.backtoback import (
-    Balance,
     OriginalCertificate,
     OriginalSource,
-    draw_down,
-    drawdown_request,
     original_from_application,
 )
 from pipeline.origin.originals import original_from_xml
 from pipeline.settings import Settings
-from pipeline.stages import Emit, Note, Transition
-from pipeline.stages.issuance import (
-    DRAWDOWN_TOPIC,
-    REQUESTS_TOPIC,
-    is_back_to_back,
-    original_number,
-    sequence_of,
-)
+from pipeline.stages import Transition
+from pipeline.stages import drawdown as transition
+from pipeline.stages.issuance import DRAWDOWN_TOPIC, is_back_to_back, original_number
 
 BALANCES = "drawdown-balance"
+MOVEMENTS = "drawdown-movements"  # application id -> the original its certificate drew on
 __all__ = ["DRAWDOWN_TOPIC", "install", "is_back_to_back", "issued_here", "original_number"]
 
 
@@ -68,31 +62,28 @@ def install(app: faust.App, settings: Settings, store: Path, trust: TrustView) -
             return original_from_xml(supplied.encode(), trust.current(), OriginalSource.SUPPLIED)
         return original_from_application(application)
 
-    def load(envelope: Envelope, batch: Batch) -> Any:
-        document = json.loads(envelope.data["document"])
-        return batch.get(BALANCES, original_number(document))
+    def load(envelope: Envelope, batch: Batch) -> transition.Original:
+        return transition.Original.from_json(
+            batch.get(BALANCES, transition.drawdown_key(envelope)))
 
-    def draw(held: Any, envelope: Envelope, now: datetime) -> Transition[Any]:
-        document = json.loads(envelope.data["document"])
-        application = parse_application(document, source=envelope.subject)
-        number = original_number(document)
-        balance = Balance.from_json(held) if held else Balance.opening(
-            original(application, number))
-        result = draw_down(balance, drawdown_request(application, envelope.subject, balance))
-        if not result.accepted:
-            raise BusinessRejection(f"{envelope.subject}: {result.reason}")
-        state = held if result.replay else result.balance.to_json()
-        return Transition(state, outputs=(
-            Emit(envelope, topic=REQUESTS_TOPIC, key=sequence_of(document, envelope.subject)),),
-            notes=(Note("drawn_down", fields={
-                "original_certificate": number, "source": str(result.balance.source),
-                "replay": result.replay, "balance": result.reason}),))
+    def draw(held: transition.Original, envelope: Envelope, now: datetime
+             ) -> Transition[transition.Original]:
+        return transition.decide(held, envelope, original)
 
-    def save(envelope: Envelope, state: Any, batch: Batch) -> None:
-        number = original_number(json.loads(envelope.data["document"]))
-        if state and state != batch.get(BALANCES, number):
-            batch.put(BALANCES, number, state)
+    def save(envelope: Envelope, state: transition.Original, batch: Batch) -> None:
+        key = transition.drawdown_key(envelope)
+        value = state.to_json()
+        if value and value != batch.get(BALANCES, key):
+            batch.put(BALANCES, key, value)
+
+    movements = {MOVEMENTS: json_table(app, settings, MOVEMENTS, str)}
+    load_movement, save_movement = keyed(MOVEMENTS, default="")
+
+    def notice(movement: str, envelope: Envelope, now: datetime) -> Transition[str]:
+        return transition.notices(movement, envelope)
 
     # The draw is durable before the request goes on to be numbered.
     run_stage(app, settings, Stage("drawdown", [DRAWDOWN_TOPIC], tables, load, draw, save,
                                    durable=(BALANCES,), keyed_by_subject=False))
+    run_stage(app, settings, Stage("drawdown-notices", ["eco.issuance"], movements,
+                                   load_movement, notice, save_movement))

@@ -63,6 +63,10 @@ def observe(event_id: str, event_type: str, at: datetime, data: Mapping[str, Any
     if event_type == "eco.certificate.issued.v1":
         return Observation(**base, state=State.ISSUED, version=int(data["version"]),
                            detail=f"{number} v{data['version']} by {data['issuing_office']}")
+    if event_type == "eco.certificate.refused.v1":
+        refused = tuple(str(r) for r in data.get("refusals") or ()) or (str(data["reason"]),)
+        return Observation(**base, state=State.ISSUANCE_REFUSED, reasons=refused,
+                           detail=f"issuance refused ({data['cause']}): {data['reason']}")
     if event_type == "eco.certificate.superseded.v1":
         return Observation(**base, state=State.SUPERSEDED,
                            detail=f"superseded by {data['superseded_by_number']}")

@@ -28,6 +28,7 @@ class State(enum.StrEnum):
     INCOMPLETE = "INCOMPLETE"
     DOCUMENTS_REQUESTED = "DOCUMENTS_REQUESTED"
     ISSUED = "ISSUED"
+    ISSUANCE_REFUSED = "ISSUANCE_REFUSED"
     TRANSMITTED = "TRANSMITTED"
     TRANSMISSION_FAILED = "TRANSMISSION_FAILED"
     FALLBACK_MANUAL = "FALLBACK_MANUAL"
@@ -49,7 +50,7 @@ TRANSITIONS: Mapping[State, frozenset[State]] = {
     S.INCOMPLETE: frozenset({S.SUBMITTED}),
     S.NOT_QUALIFIED: frozenset({S.SUBMITTED}),
     S.DOCUMENTS_REQUESTED: frozenset({S.SUBMITTED, S.VERIFIED, S.NOT_QUALIFIED, S.INCOMPLETE}),
-    S.VERIFIED: frozenset({S.ISSUED}),
+    S.VERIFIED: frozenset({S.ISSUED, S.ISSUANCE_REFUSED}),
     S.ISSUED: frozenset(
         {S.TRANSMITTED, S.TRANSMISSION_FAILED, S.FALLBACK_MANUAL, S.SUPERSEDED, S.REVOKED,
          S.EXPIRED}
@@ -72,12 +73,17 @@ TRANSITIONS: Mapping[State, frozenset[State]] = {
     S.SUPERSEDED: frozenset(),
     S.REVOKED: frozenset(),
     S.EXPIRED: frozenset(),
+    # Qualified, but the issuing authority refused to issue (eco.certificate.refused.v1): a
+    # back-to-back overdraw, an original no longer valid, the applicant's serials used up.
+    # Final: the exporter applies again under a new id.
+    S.ISSUANCE_REFUSED: frozenset(),
 }
 
 #: States in which an application stays until someone acts; the journey is over for now.
 SETTLED: frozenset[State] = frozenset(
     {S.NOT_QUALIFIED, S.INCOMPLETE, S.DOCUMENTS_REQUESTED, S.ACCEPTED, S.REJECTED_FINAL,
-     S.FALLBACK_MANUAL, S.SUPERSEDED, S.REVOKED, S.EXPIRED, S.TRANSMISSION_FAILED}
+     S.FALLBACK_MANUAL, S.SUPERSEDED, S.REVOKED, S.EXPIRED, S.TRANSMISSION_FAILED,
+     S.ISSUANCE_REFUSED}
 )
 
 

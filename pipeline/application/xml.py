@@ -25,9 +25,10 @@ SCHEMA_FILE = Path(__file__).with_name("schema") / "application-1.xsd"
 MEDIA_TYPE = "application/xml"
 # list field -> the element of one entry
 LISTS = {"invoices": "invoice", "items": "item", "materials": "material",
-         "processes": "process", "transit": "port_call"}
+         "processes": "process", "transit": "port_call", "original_items": "original_item"}
 BOOLEANS = frozenset({"issued_retroactively", "wholly_obtained", "originating"})
-INTEGERS = frozenset({"item_no", "count"})
+INTEGERS = frozenset({"item_no", "count", "original_item_no"})
+TEXTS = frozenset({"original_xml"})  # kept as written, even when it is blank or has markup
 _Q = f"{{{NAMESPACE}}}"
 
 
@@ -60,6 +61,8 @@ def read_application_xml(data: bytes, *, source: str = "", max_bytes: int = MAX_
 
 def _value(element: etree._Element) -> Any:
     name = etree.QName(element).localname
+    if name in TEXTS:
+        return element.text or ""
     children = [c for c in element if isinstance(c.tag, str)]
     if name in LISTS:
         return [_value(c) for c in children]

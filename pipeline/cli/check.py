@@ -31,7 +31,7 @@ def register(subparsers: Any) -> None:
             "1 not qualified or incomplete, 2 bad input."
         ),
     )
-    parser.add_argument("file", type=Path, metavar="FILE", help="the application (JSON)")
+    parser.add_argument("file", type=Path, metavar="FILE", help="the application (JSON or XML)")
     parser.add_argument(
         "--rules",
         type=Path,

@@ -86,6 +86,41 @@ class Balance:
     source: OriginalSource
     items: tuple[ItemBalance, ...]
     draws: tuple[Draw, ...] = ()
+    returned: tuple[str, ...] = ()  # applications whose draw was given back
+
+    def drew(self, application_id: str) -> bool:
+        """Whether ``application_id`` has drawn on this original (or was given back)."""
+        return application_id in self.returned or any(
+            d.application_id == application_id for d in self.draws)
+
+    def carry(self, draws: Iterable[Draw]) -> Balance:
+        """The balance with the draws made on a version this one superseded (RCEP Art.
+        3.19.1(d): the shipments together still may not exceed the original); a draw already
+        counted, or on an item this version does not have, changes nothing."""
+        items = {i.item_no: i for i in self.items}
+        kept = list(self.draws)
+        for draw in draws:
+            if self.drew(draw.application_id):
+                continue
+            counted = tuple((n, q) for n, q in draw.quantities if n in items)
+            for n, q in counted:
+                items[n] = replace(items[n], remaining=items[n].remaining - q)
+            kept.append(Draw(draw.application_id, counted))
+        return replace(self, items=tuple(items[i.item_no] for i in self.items),
+                       draws=tuple(kept))
+
+    def give_back(self, application_id: str) -> Balance:
+        """The balance with the draw of ``application_id`` returned (its back-to-back
+        certificate was revoked); unchanged when it drew nothing here."""
+        draw = next((d for d in self.draws if d.application_id == application_id), None)
+        if draw is None:
+            return self
+        back = dict(draw.quantities)
+        items = tuple(replace(i, remaining=i.remaining + back.get(i.item_no, Decimal(0)))
+                      for i in self.items)
+        return replace(self, items=items,
+                       draws=tuple(d for d in self.draws if d is not draw),
+                       returned=(*self.returned, application_id))
 
     @classmethod
     def opening(cls, original: OriginalCertificate) -> Balance:
@@ -115,6 +150,7 @@ class Balance:
                  "quantities": [[n, str(q)] for n, q in d.quantities]}
                 for d in self.draws
             ],
+            "returned": list(self.returned),
         }
 
     @classmethod
@@ -133,6 +169,7 @@ class Balance:
                      tuple((int(n), Decimal(q)) for n, q in d["quantities"]))
                 for d in data.get("draws", ())
             ),
+            tuple(str(a) for a in data.get("returned", ())),
         )
 
 
@@ -156,6 +193,29 @@ class DrawDownRequest:
 
 
 @dataclass(frozen=True)
+class Overdraw:
+    """The figures of one original item a draw would overdraw."""
+
+    original_item_no: int
+    item_nos: tuple[int, ...]
+    unit: str
+    asked: Decimal
+    remaining: Decimal
+    original: Decimal
+
+    @property
+    def drawn_before(self) -> Decimal:
+        return self.original - self.remaining
+
+    def to_json(self) -> dict[str, Any]:
+        """The event's ``OverdrawnItem``: quantities as exact decimal text."""
+        return {"original_item_no": self.original_item_no, "item_nos": list(self.item_nos),
+                "unit": self.unit, "asked": _show(self.asked),
+                "remaining": _show(self.remaining), "original": _show(self.original),
+                "drawn_before": _show(self.drawn_before)}
+
+
+@dataclass(frozen=True)
 class DrawDownResult:
     """Accepted with the new balance, or refused with the figures (the balance unchanged).
     ``replay`` is true when the application had drawn already: nothing is drawn twice."""
@@ -164,6 +224,7 @@ class DrawDownResult:
     balance: Balance
     refusals: tuple[str, ...] = ()
     replay: bool = False
+    overdraws: tuple[Overdraw, ...] = ()
 
     @property
     def reason(self) -> str:
@@ -184,10 +245,12 @@ def _show(value: Decimal) -> str:
 def draw_down(balance: Balance, request: DrawDownRequest) -> DrawDownResult:
     """Draw ``request`` from ``balance`` item by item, or refuse it with the figures when an
     item would exceed what is left, has another unit, or is not on the original."""
-    if any(d.application_id == request.application_id for d in balance.draws):
+    if balance.drew(request.application_id):
         return DrawDownResult(True, balance, replay=True)
     wanted: dict[int, Decimal] = {}
+    drawing: dict[int, list[int]] = {}
     refusals: list[str] = []
+    overdraws: list[Overdraw] = []
     for line in request.lines:
         item = balance.item(line.original_item_no)
         if item is None:
@@ -204,6 +267,7 @@ def draw_down(balance: Balance, request: DrawDownRequest) -> DrawDownResult:
             )
             continue
         wanted[item.item_no] = wanted.get(item.item_no, Decimal(0)) + line.quantity
+        drawing.setdefault(item.item_no, []).append(line.item_no)
     for item_no, quantity in wanted.items():
         item = balance.item(item_no)
         assert item is not None
@@ -214,8 +278,10 @@ def draw_down(balance: Balance, request: DrawDownRequest) -> DrawDownResult:
                 f"asked, {_show(item.remaining)} {item.unit} left of {_show(item.original)} "
                 f"({_show(drawn)} drawn before) ({RULE})"
             )
+            overdraws.append(Overdraw(item_no, tuple(drawing[item_no]), item.unit, quantity,
+                                      item.remaining, item.original))
     if refusals:
-        return DrawDownResult(False, balance, tuple(refusals))
+        return DrawDownResult(False, balance, tuple(refusals), overdraws=tuple(overdraws))
     items = tuple(
         replace(i, remaining=i.remaining - wanted.get(i.item_no, Decimal(0)))
         for i in balance.items

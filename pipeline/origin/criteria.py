@@ -29,7 +29,7 @@ from pipeline.errors import Problem
 from pipeline.origin.figures import HUNDRED, share, show
 from pipeline.origin.operations import OperationsCheck, check_operations
 from pipeline.origin.processes import process_rules, read_processes
-from pipeline.origin.rules import Term, TermKind
+from pipeline.origin.rules import Term, TermKind, show_exceptions
 from pipeline.origin.standing import MaterialStanding, View
 
 DE_MINIMIS = Decimal(10)
@@ -183,6 +183,20 @@ def _changes(kind: TermKind, good_hs: str, material_hs: str | None) -> bool | No
     return material_hs[:digits] != good_hs[:digits]
 
 
+def _excepted(term: Term, material_hs: str | None) -> tuple[Outcome, str]:
+    """Whether a material comes from one of the term's exceptions, which do not make the
+    change (RCEP Annex 3A, rules "except from"): MET with the code it falls in, NOT_MET when
+    it falls in none, UNKNOWN when its code is missing or too short to tell."""
+    if material_hs is None:
+        return Outcome.UNKNOWN, ""
+    for code in term.excepted:
+        if material_hs.startswith(code):
+            return Outcome.MET, code
+    if any(code.startswith(material_hs) for code in term.excepted):
+        return Outcome.UNKNOWN, ""
+    return Outcome.NOT_MET, ""
+
+
 def tariff_shift(term: Term, good: Good, view: View) -> Finding:
     """CC/CTH/CTSH with de minimis (RCEP Art. 3.7)."""
     level = _LEVELS[term.kind][1]
@@ -196,6 +210,15 @@ def tariff_shift(term: Term, good: Good, view: View) -> Finding:
             continue
         changes = _changes(term.kind, good.item.hs_code, m.material.hs_code)
         verdict = {True: "changes", False: "keeps the", None: "cannot tell the"}[changes]
+        if term.excepted and changes is not False:
+            excepted, code = _excepted(term, m.material.hs_code)
+            if excepted is Outcome.MET:
+                changes = False
+                verdict = f"comes from the excepted {show_exceptions([code])}: no change in"
+            elif excepted is Outcome.UNKNOWN and changes:
+                changes = None
+                verdict = (f"cannot tell whether it comes from {show_exceptions(term.excepted)}"
+                           ", so cannot tell the")
         workings.append(f"{term}: {_label(m)} -> {good.item.hs_code}: {verdict} {level}")
         if changes is False:
             failing.append(m)

@@ -12,7 +12,15 @@ from typing import Any
 
 from pipeline.application.agreement import Agreement, known_hs_chapter
 from pipeline.origin.processes import process_rules
-from pipeline.origin.rules import GENERAL_RULES, Rule, RuleBook, RuleEntry, Term, TermKind
+from pipeline.origin.rules import (
+    GENERAL_RULES,
+    Rule,
+    RuleBook,
+    RuleEntry,
+    Term,
+    TermKind,
+    show_exceptions,
+)
 
 _MEANINGS = {
     TermKind.WO: "wholly obtained or produced in the Party (RCEP Art. 3.3; ACFTA Rule 3)",
@@ -33,6 +41,9 @@ def meaning(term: Term) -> str:
     if term.kind is TermKind.PROCESS:
         rule = process_rules()[term.process or ""]
         return f"{rule.description} ({rule.source})"
+    if term.excepted:
+        return (f"{_MEANINGS[term.kind]}, and none comes from {show_exceptions(term.excepted)} "
+                "(a material from an excepted code does not make the change)")
     return _MEANINGS[term.kind]
 
 

@@ -4,8 +4,11 @@ A rule is a set of alternatives joined by ``or``, each a conjunction of terms
 joined by ``and`` (RCEP Annex 3A headnote: satisfying one alternative is
 enough). Terms: ``WO`` wholly obtained, ``PE`` produced entirely from
 originating materials, ``CC``/``CTH``/``CTSH`` change of chapter, heading or
-subheading, ``RVC<n>`` regional value content of at least n %, and the process
-rules of ``data/process_rules.csv`` (``CR`` chemical reaction, ``TX-GARMENT``...).
+subheading, optionally ``except from`` a comma-separated list of chapters,
+headings or subheadings whose non-originating materials do not count as making
+the change (``CC except from Chapter 01``, ``CTH except from 52.04-52.07``),
+``RVC<n>`` regional value content of at least n %, and the process rules of
+``data/process_rules.csv`` (``CR`` chemical reaction, ``TX-GARMENT``...).
 
 Tables are CSV with the header ``agreement,hs,rule`` and an optional
 ``source`` column citing where the row comes from; ``hs`` is a chapter,
@@ -64,17 +67,22 @@ class TermKind(StrEnum):
 
 @dataclass(frozen=True)
 class Term:
-    """One requirement; ``threshold`` is the minimum RVC percentage for ``RVC`` terms and
-    ``process`` the code of a process rule (``CR``, ``TX-GARMENT``, ...)."""
+    """One requirement; ``threshold`` is the minimum RVC percentage for ``RVC`` terms,
+    ``process`` the code of a process rule (``CR``, ``TX-GARMENT``, ...) and ``excepted`` the
+    HS prefixes (chapters, headings, subheadings, digits only) that a tariff shift's
+    non-originating materials may not come from (``CC except from Chapter 01``)."""
 
     kind: TermKind
     threshold: Decimal | None = None
     process: str | None = None
+    excepted: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         if self.process is not None:
             return self.process
         if self.threshold is None:
+            if self.excepted:
+                return f"{self.kind.value} except from {show_exceptions(self.excepted)}"
             return self.kind.value
         return f"RVC{self.threshold.normalize():f}"
 
@@ -114,10 +122,59 @@ def parse_rule(text: str) -> Rule:
     return Rule(tuple(alternatives))
 
 
+_EXCEPT = re.compile(r"(CC|CTH|CTSH)\s+EXCEPT\s+FROM\s+(.+)")
+_LEVEL_WORDS = {"CHAPTER": 2, "CHAPTERS": 2, "HEADING": 4, "HEADINGS": 4, "SUBHEADING": 6,
+                "SUBHEADINGS": 6}
+
+
+def show_exceptions(excepted: Iterable[str]) -> str:
+    """``Chapter 01, 52.04, 8516.90``: the excepted codes as the annexes write them."""
+    shown = []
+    for code in excepted:
+        if len(code) == 2:
+            shown.append(f"Chapter {code}")
+        elif len(code) == 4:
+            shown.append(f"{code[:2]}.{code[2:]}")
+        else:
+            shown.append(f"{code[:4]}.{code[4:]}")
+    return ", ".join(shown)
+
+
+def parse_exceptions(text: str) -> tuple[str, ...]:
+    """The HS prefixes of ``except from Chapter 01, headings 52.04-52.07, 8516.90``: a list
+    separated by commas, each a chapter, heading or subheading (dots allowed) or a range of
+    them (``52.04-52.07``), optionally after the word chapter(s), heading(s) or
+    subheading(s), which must then fit; ValueError says what is wrong."""
+    codes: list[str] = []
+    for part in re.split(r"\s*[,;]\s*", text.strip()):
+        words = part.split()
+        level = _LEVEL_WORDS.get(words[0].upper()) if words else None
+        body = "".join(words[1:] if level else words).replace(".", "")
+        ends = body.split("-")
+        if not body or len(ends) > 2 or not all(re.fullmatch(r"\d{2}|\d{4}|\d{6}", e)
+                                                for e in ends):
+            raise ValueError(f"exception {part!r} is not a chapter, heading or subheading "
+                             "(01, 52.04, 8516.90) or a range of them (52.04-52.07)")
+        if len({len(e) for e in ends}) != 1 or (level and len(ends[0]) != level):
+            raise ValueError(f"exception {part!r} mixes levels (a range or the word before "
+                             "it must name one level)")
+        first, last = int(ends[0]), int(ends[-1])
+        if last < first:
+            raise ValueError(f"exception range {part!r} runs backwards")
+        if last - first > 999:
+            raise ValueError(f"exception range {part!r} is too wide")
+        codes += [f"{n:0{len(ends[0])}d}" for n in range(first, last + 1)]
+    return tuple(dict.fromkeys(codes))
+
+
 def _parse_term(text: str) -> Term:
     word = text.strip().upper()
     if not word:
         raise ValueError("empty term (a rule is terms joined by ' or ' and ' and ')")
+    excepting = _EXCEPT.fullmatch(word)
+    if excepting:
+        return Term(TermKind(excepting.group(1)),
+                    excepted=parse_exceptions(excepting.group(2)))
     match = _RVC.fullmatch(word)
     if match:
         threshold = Decimal(match.group(1))
@@ -130,8 +187,9 @@ def _parse_term(text: str) -> Term:
         return Term(TermKind.PROCESS, process=word)
     processes = ", ".join(process_rules())
     raise ValueError(
-        f"unknown term {text.strip()!r} (known: WO, PE, CC, CTH, CTSH, RVC<n>, and the "
-        f"process rules {processes})"
+        f"unknown term {text.strip()!r} (known: WO, PE, CC, CTH, CTSH, RVC<n>, a tariff shift "
+        f"with exceptions such as 'CTH except from 52.04, 52.05', and the process rules "
+        f"{processes})"
     )
 
 

@@ -27,7 +27,7 @@ from datetime import datetime
 from typing import Any
 
 from pipeline import events, versions
-from pipeline.certificate.numbering import sequence_key, sequence_year_key
+from pipeline.certificate.numbering import SerialsExhausted, sequence_key, sequence_year_key
 from pipeline.certificate.trust import TrustRegistry
 from pipeline.certificate.verification import verify_certificate
 from pipeline.clock import issue_moment
@@ -36,6 +36,7 @@ from pipeline.events import Envelope
 from pipeline.issuing import CertificateFactory, IssuedDocument
 from pipeline.stages import Document, Emit, Note, Transition, unchanged
 from pipeline.stages.alerts import derived_id
+from pipeline.stages.refusal import Cause, refusal
 from pipeline.stages.serials import SerialBlock
 
 COMPLETED = "eco.verification.completed.v1"
@@ -163,9 +164,13 @@ def issue(ledger: Ledger, event: Envelope, issuer: Issuer) -> Transition[Ledger]
         issued_at = _issued_at(event)
         serial, block = block.serial_for(application_id, application_id)
         retroactive = bool(event.data.get("issued_retroactively"))
-        certificate = issuer.in_force(issuer.factory.issue(
-            document, event.data["items"], office=office, serial=serial, version=1,
-            issued_at=issued_at, issued_retroactively=retroactive), office.code)
+        try:
+            built = issuer.factory.issue(
+                document, event.data["items"], office=office, serial=serial, version=1,
+                issued_at=issued_at, issued_retroactively=retroactive)
+        except SerialsExhausted as exhausted:  # a state of the application, not a dead letter
+            return _refused(ledger, event, document, exhausted)
+        certificate = issuer.in_force(built, office.code)
         record = {
             "certificate_number": certificate.number,
             "version": 1,
@@ -190,6 +195,15 @@ def issue(ledger: Ledger, event: Envelope, issuer: Issuer) -> Transition[Ledger]
                       str(record["version"])))
     return Transition(Ledger(record, block), outputs=(Emit(issued),),
                       documents=(_document_of(record),), notes=notes)
+
+
+def _refused(ledger: Ledger, event: Envelope, document: Mapping[str, Any],
+             exhausted: SerialsExhausted) -> Transition[Ledger]:
+    """The applicant's serials of the year are used up: ``eco.certificate.refused.v1``, and
+    the serial block as it was (no number taken)."""
+    emit, note = refusal(event, Cause.SERIALS_EXHAUSTED, (str(exhausted),), source=SOURCE,
+                         sequence=sequence_of(document, event.subject))
+    return Transition(ledger, outputs=(emit,), notes=(note,))
 
 
 def release_on_failure(ledger: Ledger, event: Envelope, reason: str

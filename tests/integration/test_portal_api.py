@@ -22,7 +22,14 @@ from joserfc.jwk import RSAKey
 
 from pipeline.application.xml import application_to_xml
 from pipeline.services import free_port
-from tests.integration.harness import SAMPLES, decoded, promtool_accepts, read_all, wait_for
+from tests.integration.harness import (
+    SAMPLES,
+    decoded,
+    eco,
+    promtool_accepts,
+    read_all,
+    wait_for,
+)
 from tests.integration.oidc import SHORT_LIVED_CLIENT, node_available, trusting
 from tests.integration.portal_stack import PortalStack, portal_stack
 
@@ -128,6 +135,38 @@ def test_xml_submission_follows_the_schema_and_errors_name_the_field(
     [event] = [e for e in decoded(portal.stack, "eco.application", {app_id})]
     assert event.data["document_format"] == "XML_V1"
     assert "xml-broken" not in on_kafka(portal, {"xml-broken"})
+
+
+def test_a_back_to_back_xml_application_reaches_kafka_by_the_portal_and_by_eco_submit(
+        portal: PortalStack, exporter_token: str, tmp_path: Path) -> None:
+    """The XSD carries the back-to-back block, the item drawn on and a material's role."""
+    document = sample()  # the exporter the token speaks for
+    document["items"][0]["original_item_no"] = 1
+    document["items"][0]["materials"][0]["role"] = "accessory"
+    document["back_to_back"] = {
+        "original_certificate": f"VN26{uuid.uuid4().hex[:8].upper()}",
+        "original_issue_date": "2026-05-01", "original_country": "VN",
+        "original_items": [{"item_no": 1, "hs_code": document["items"][0]["hs_code"],
+                            "quantity": {"value": "500", "unit": "PCE"}}]}
+    by_portal, by_cli = unique_id("xml-b2b"), unique_id("xml-b2b-cli")
+    with portal.client(exporter_token) as client:
+        accepted = client.post("/v1/applications", headers={"Content-Type": "application/xml"},
+                               content=application_to_xml({**document,
+                                                           "application_id": by_portal}))
+        assert accepted.status_code == 202, accepted.text
+    path = tmp_path / "movement.xml"
+    path.write_bytes(application_to_xml({**document, "application_id": by_cli}))
+    result = eco(portal.stack, "submit", str(path))
+    assert result.returncode == 0, result.stderr
+    found = wait_for(lambda: (e := {x.subject: x for x in decoded(
+        portal.stack, "eco.application", {by_portal, by_cli})}) and len(e) == 2 and e, 90,
+                     "both XML applications on eco.application")
+    for app_id, event in found.items():
+        assert event.data["document_format"] == "XML_V1"
+        sent = json.loads(event.data["document"])
+        assert sent["back_to_back"] == document["back_to_back"], app_id
+        assert sent["items"][0]["original_item_no"] == 1
+        assert sent["items"][0]["materials"][0]["role"] == "accessory"
 
 
 def test_tokens_that_must_be_refused_are_refused_and_nothing_reaches_kafka(

@@ -182,6 +182,8 @@ def test_load_application_reads_a_file(tmp_path: Path):
     assert load_application(path).source == "ok.json"
 
 
-def test_xml_is_a_clear_seam():
-    with pytest.raises(InvalidApplication, match="XML"):
-        decode_application(b"<application/>", "a.xml", "application/xml")
+def test_xml_is_read_through_the_schema_and_its_errors_name_the_element():
+    with pytest.raises(InvalidApplication) as caught:
+        decode_application(b'<application xmlns="urn:eco-pipeline:application:1"/>', "a.xml",
+                           "application/xml")
+    assert "agreement" in str(caught.value)

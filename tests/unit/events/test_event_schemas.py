@@ -64,7 +64,8 @@ def test_single_object_header_of_int_matches_the_avro_reference() -> None:
 def test_every_event_type_has_its_schema_file_and_nothing_else_is_there() -> None:
     files = {path.name.removesuffix(".avsc") for path in Path(AVRO_DIR).glob("*.avsc")}
     assert files == set(EVENT_TYPES)
-    assert len(EVENT_TYPES) == 18  # seventeen public event types and one internal (eco.deadlines)
+    assert len(EVENT_TYPES) == 20  # eighteen public event types, two internal (eco.deadlines,
+    # eco.drawdown-requests)
 
 
 def test_topics_are_those_of_the_interface() -> None:
@@ -76,6 +77,7 @@ def test_topics_are_those_of_the_interface() -> None:
         "eco.customs-response",
         "eco.alert",
         "eco.deadlines",  # internal: deadlines of the exceptions stage
+        "eco.drawdown-requests",  # internal: draw-down adjustments, keyed by original certificate
         "eco.supplier-declaration",  # keyed by declaration reference
         "eco.origin-determination",  # keyed by product
         "eco.issuance-commands",  # officers' requests: supersede, certified true copy, revoke
