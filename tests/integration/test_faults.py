@@ -21,7 +21,10 @@ from tests.integration.faults import (
     LOAD_SAMPLES,
     Load,
     accepted,
+    log_size,
     nothing_issued_twice_no_serial_skipped,
+    record_figures,
+    replays,
 )
 from tests.integration.harness import SAMPLES, Stack, wait_for
 
@@ -35,7 +38,8 @@ def full_log(stack: Stack, name: str) -> str:
 
 
 def figures(name: str, **values: Any) -> None:
-    print(f"\n[fault figures] {name}: {json.dumps(values, sort_keys=True)}")
+    """Print and keep the test's figures (``.eco/test-artifacts/faults/``)."""
+    record_figures(name, **values)
 
 
 @pytest.fixture(scope="module")
@@ -63,6 +67,7 @@ def _restart_worker(stack: Stack) -> float:
 
 
 def _kills(stack: Stack, count: int, kills: int, rate: float) -> None:
+    since = log_size(stack)
     load = Load(stack, count, rate, "kill").start()
     restarts = []
     for k in range(kills):
@@ -73,8 +78,8 @@ def _kills(stack: Stack, count: int, kills: int, rate: float) -> None:
     ids = load.join()
     settle = accepted(stack, ids, 300, "every application accepted after the kills")
     offices = nothing_issued_twice_no_serial_skipped(stack, ids)
-    figures("worker SIGKILL", applications=len(ids), rate_per_s=rate, kills=kills,
-            settled=len(ids), restart_to_ready_s=restarts,
+    figures(f"worker SIGKILL x{kills}", applications=len(ids), rate_per_s=rate, kills=kills,
+            settled=len(ids), replays=replays(stack, since), kill_to_ready_s=restarts,
             settled_after_last_restart_s=round(settle, 1), serials=offices)
 
 
@@ -89,6 +94,7 @@ def test_worker_killed_five_times_under_load_loses_nothing(faulty: Stack) -> Non
 
 def test_broker_restart_under_load_loses_nothing(faulty: Stack) -> None:
     stack = faulty
+    since = log_size(stack)
     load = Load(stack, 40, 3.0, "broker").start()
     wait_for(lambda: len(load.ids) >= 6, 120, "the load to get going")
     submitted_before = len(load.ids)
@@ -107,7 +113,8 @@ def test_broker_restart_under_load_loses_nothing(faulty: Stack) -> None:
     assert submitted_before < len(ids), "the load did not go on across the outage"
     settle = accepted(stack, ids, 300, "every application accepted after the broker restart")
     offices = nothing_issued_twice_no_serial_skipped(stack, ids)
-    figures("broker restart", applications=len(ids), broker_down_s=round(back, 1),
+    figures("broker restart", applications=len(ids), settled=len(ids),
+            replays=replays(stack, since), broker_down_s=round(back, 1),
             client_retries=load.retries, restarted=restarted,
             submitted_before_outage=submitted_before,
             settled_after_broker_back_s=round(settle, 1), serials=offices)
@@ -136,7 +143,7 @@ def test_receiver_down_longer_than_the_customs_retries(faulty: Stack) -> None:
     reconciled = (receiver_log.count('"via": "reconciliation"')
                   + receiver_log.count("via=reconciliation"))
     assert reconciled >= len(ids), stack.log("receiver")[-3000:]
-    figures("receiver down", applications=len(ids),
+    figures("receiver down", applications=len(ids), settled=len(ids),
             callbacks_given_up=after["callbacks"]["failed"] - before["callbacks"]["failed"],
             status_calls=after["status_calls"] - before["status_calls"],
             reconciled=reconciled, settled_after_receiver_back_s=round(
@@ -157,7 +164,8 @@ def test_one_customs_unreachable_for_a_while_then_back(faulty: Stack) -> None:
     stack.start_sandbox("--callback-attempts", "2")
     settle = accepted(stack, ids, 240, "every application accepted once the customs is back")
     offices = nothing_issued_twice_no_serial_skipped(stack, ids)
-    figures("customs unreachable", applications=len(ids), outage_s=down_for,
+    figures("customs unreachable", applications=len(ids), settled=len(ids),
+            outage_s=down_for,
             settled_after_customs_back_s=round(time.monotonic() - back, 1),
             accepted_wait_s=round(settle, 1), serials=offices)
 
@@ -268,7 +276,7 @@ def test_poison_on_every_input_topic_is_dead_lettered_while_the_stages_go_on(
     figures("poison", poisoned_records=len(placed), topics=len(INPUT_TOPICS),
             kinds=len(_poisons(key, value, headers)) + 1,
             dead_letters=sum(len(letters[w]) for w in placed),
-            oversized=oversized, good_accepted=len(ids),
+            oversized=oversized, applications=len(ids), settled=len(ids),
             good_accepted_after_s=round(settle, 1),
             all_dead_lettered_after_s=round(time.monotonic() - started, 1))
 
@@ -335,4 +343,4 @@ def test_a_dead_letter_is_replayed_once_with_its_original_event_id(faulty: Stack
     assert len({dict(r.headers)["ce_id"] for r in verifications}) == 1, \
         "a replay published another verdict"
     nothing_issued_twice_no_serial_skipped(stack, [envelope.subject])
-    figures("deadletter replay", replays=2, reprocessed=1, certificates=1)
+    figures("deadletter replay", applications=1, settled=1, replays=2, certificates=1)
