@@ -7,15 +7,22 @@ Longer variants (more applications, more kills) run with ``-m soak``.
 
 from __future__ import annotations
 
+import asyncio
+import copy
 import json
+import re
 import signal
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from pipeline import feeds
+from pipeline.certificate.safexml import parse_xml
+from pipeline.certificate.schema import NAMESPACE
 from pipeline.submission import read_document, submission
 from tests.integration.faults import (
     LOAD_SAMPLES,
@@ -26,7 +33,7 @@ from tests.integration.faults import (
     record_figures,
     replays,
 )
-from tests.integration.harness import SAMPLES, Stack, wait_for
+from tests.integration.harness import SAMPLES, Stack, days_from_today, decoded, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
@@ -344,3 +351,43 @@ def test_a_dead_letter_is_replayed_once_with_its_original_event_id(faulty: Stack
         "a replay published another verdict"
     nothing_issued_twice_no_serial_skipped(stack, [envelope.subject])
     figures("deadletter replay", applications=1, settled=1, replays=2, certificates=1)
+
+
+def test_a_certificate_is_dated_the_day_it_was_examined(faulty: Stack) -> None:
+    """One clock: the samples are moved to today (no ECO_EXAMINATION_DATE), each certificate's
+    issue date is the day its application was examined against, and the issued-retroactively
+    tick follows DOMAIN.md (more than three days after the departure)."""
+    stack = faulty
+    late = read_document(SAMPLES / "04-acfta-frozen-fish-vn.json")[0]  # departed 11 days ago
+    prompt = copy.deepcopy(read_document(SAMPLES / "01-rcep-led-luminaires-vn.json")[0])
+    prompt["transport"]["departure_date"] = days_from_today(-2)
+    subs = {kind: submission(doc, source=kind, id_suffix=f"-clock-{time.time_ns()}")
+            for kind, doc in (("late", late), ("prompt", prompt))}
+    asyncio.run(feeds.publish(stack.bootstrap, [s.envelope for s in subs.values()]))
+    ids = {kind: s.application_id for kind, s in subs.items()}
+    accepted(stack, list(ids.values()), 180, "both applications accepted")
+    found = decoded(stack, "eco.issuance", set(ids.values()))
+    issued = {e.subject: e for e in found if e.type == "eco.certificate.issued.v1"}
+    verified = {e.subject: e for e in decoded(stack, "eco.verification", set(ids.values()))}
+    examined = {}
+    for line in full_log(stack, "worker").splitlines():
+        if '"application_examined"' in line:
+            entry = json.loads(line)
+            examined[entry.get("application_id")] = entry["examined_as_of"]
+    ns = f"{{{NAMESPACE}}}"
+    ticks = {}
+    for kind, app_id in ids.items():
+        event, submitted_at = issued[app_id], subs[kind].envelope.data["submitted_at"]
+        xml = parse_xml(event.data["document_xml"].encode())
+        issued_at = datetime.fromisoformat(xml.findtext(f"{ns}IssuedAt") or "")
+        day = issued_at.astimezone(UTC).date()
+        assert day.isoformat() == examined[app_id], (kind, issued_at, examined[app_id])
+        assert day == submitted_at.astimezone(UTC).date() == verified[app_id].time.date()
+        assert event.data["issued_at"] == issued_at == verified[app_id].time
+        ticks[kind] = xml.find(f".//{ns}IssuedRetroactively").get("ticked")
+    assert ticks == {"late": "true", "prompt": "false"}, ticks
+    notes = verified[ids["late"]].data["notes"]
+    assert any(re.match(r"issued retroactively: 1\d days after the departure on ", n)
+               for n in notes), notes
+    figures("one clock", applications=2, settled=2, issue_day=str(day),
+            issued_retroactively=ticks)
