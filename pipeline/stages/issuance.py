@@ -109,17 +109,33 @@ class Issuer:
 
     factory: CertificateFactory
     trust: TrustRegistry
+    # When the signature is actually made (the batch's clock), if later than the date the
+    # certificate carries (``pipeline.clock``): the authority must be in force then too, so
+    # a withdrawal refuses whatever is signed after it, even for an earlier application.
+    signing_at: datetime | None = None
 
     def in_force(self, certificate: IssuedDocument, office: str) -> IssuedDocument:
         if certificate.signed:
             try:
                 # Built and validated against the XSD just before it was signed.
-                verify_certificate(certificate.xml, self.trust, schema_checked=True)
+                verified = verify_certificate(certificate.xml, self.trust, schema_checked=True)
+                if self.signing_at is not None and _trust_changed(
+                        self.trust, verified.issued_at, self.signing_at):
+                    verify_certificate(certificate.xml, self.trust, at=self.signing_at,
+                                       schema_checked=True)
             except SignatureInvalid as exc:
                 raise SignatureInvalid(
                     f"certificate {certificate.number} version {certificate.version} of "
                     f"office {office} not issued: {exc}") from exc
         return certificate
+
+
+def _trust_changed(trust: TrustRegistry, dated: datetime, signed: datetime) -> bool:
+    """Whether an authority came into force, was withdrawn or expired after ``dated`` and by
+    ``signed`` (only then can the two moments differ in what is in force)."""
+    return any(dated < moment <= signed for a in trust.authorities
+               for moment in (a.in_force_from, a.in_force_until,
+                              a.certificate.not_valid_after_utc) if moment is not None)
 
 
 def block_key(event: Envelope, record: Record | None) -> str | None:

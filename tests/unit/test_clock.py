@@ -161,3 +161,30 @@ def test_a_configured_examination_date_needs_development_keys() -> None:
         Settings.from_env({"ECO_EXAMINATION_DATE": "2026-05-20"})
     settings = Settings.from_env({"ECO_EXAMINATION_DATE": "2026-05-20", "ECO_DEV_PKI": "true"})
     assert settings.examination_day() == date(2026, 5, 20)
+
+
+def test_a_withdrawal_refuses_what_is_signed_after_it_whatever_its_date(
+        tmp_path: Path) -> None:
+    """An application submitted before a withdrawal but signed after it (a backlog) is dated
+    before it by the one clock; the issuer refuses it all the same (Form E Rule 3)."""
+    from pipeline.certificate.trust import TrustRegistry, TrustUpdate
+    from pipeline.errors import SignatureInvalid
+    from pipeline.issuing import CertificateFactory
+    from pipeline.offices import load_offices
+    from pipeline.stages.issuance import Issuer, Ledger, issue
+    from pipeline.stages.serials import SerialBlock
+
+    factory = CertificateFactory.development(load_offices(), tmp_path / "pki", tmp_path / "d")
+    trust_dir = tmp_path / "pki" / "trust"
+    withdrawn_at = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    trust = TrustRegistry.from_dir(trust_dir).apply_update(TrustUpdate(
+        "withdraw", (trust_dir / "ca.pem").read_bytes(), effective_at=withdrawn_at))
+    examiner = Examiner(default_rulebook(), default_evidence())
+    event = submitted("04-acfta-frozen-fish-vn.json", at=withdrawn_at - timedelta(seconds=10))
+    completed = _completed(decide(None, event, withdrawn_at, examiner, Registers({}, {}))
+                           .outputs).envelope
+    before = Issuer(factory, trust, signing_at=withdrawn_at - timedelta(seconds=5))
+    assert issue(Ledger(None, SerialBlock()), completed, before).state.record is not None
+    after = Issuer(factory, trust, signing_at=withdrawn_at + timedelta(seconds=5))
+    with pytest.raises(SignatureInvalid, match="not in force"):
+        issue(Ledger(None, SerialBlock()), completed, after)
