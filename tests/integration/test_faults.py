@@ -1,6 +1,8 @@
 """Faults under a steady load, against the real broker, worker, callback receiver and sandbox
 customs over HTTPS with mutual TLS: after each one every application is ACCEPTED, none got two
-certificates and no office's serial was skipped. Each test prints its figures (``-s``).
+certificates and no office's serial was skipped. Each test prints its figures (``-s``) and keeps
+them in ``.eco/test-artifacts/faults/`` (``<test>.json`` for the last run, ``runs.jsonl`` for
+every run). The last test checks the one clock: a certificate is dated the day it was examined.
 
 Longer variants (more applications, more kills) run with ``-m soak``.
 """
@@ -52,11 +54,11 @@ def figures(name: str, **values: Any) -> None:
 @pytest.fixture(scope="module")
 def faulty(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """One stack for the module. The worker keeps one static group membership across
-    restarts (Kafka's group.instance.id), so a killed worker's successor takes its partitions
-    at once instead of after the session timeout. The customs gives up a callback after two
-    tries: the receiver's outage outlasts it."""
+    restarts (Kafka's group.instance.id, ``ECO_WORKER_INSTANCE_ID``), so a killed worker's
+    successor takes its partitions at once instead of after the session timeout. The customs
+    gives up a callback after two tries: the receiver's outage outlasts it."""
     home: Path = tmp_path_factory.mktemp("faults")
-    with Stack.started(home, {"CONSUMER_GROUP_INSTANCE_ID": "eco-fault-worker",
+    with Stack.started(home, {"ECO_WORKER_INSTANCE_ID": "eco-fault-worker",
                               "BROKER_SESSION_TIMEOUT": "15",
                               "BROKER_HEARTBEAT_INTERVAL": "1",
                               "ECO_RESPONSE_DEADLINE": "10m",
