@@ -289,8 +289,10 @@ def _issued_note(record: Record, serial: int) -> Note:
 
 
 def _issued_at(event: Envelope) -> datetime:
-    """A certificate's date: the time of the event that asked for it, to the second."""
-    return issue_moment(event.time)
+    """A certificate's date, to the second: the examination's moment a verification carries
+    (``completed_at``, ``pipeline.clock``), or the time of the officer's request."""
+    examined = event.data.get("completed_at") if event.type == COMPLETED else None
+    return issue_moment(examined if isinstance(examined, datetime) else event.time)
 
 
 def _document(text: str, source: str) -> dict[str, Any]:

@@ -12,6 +12,7 @@ import pytest
 
 from pipeline.application import parse_application
 from pipeline.certificate.numbering import SerialAllocation
+from pipeline.certificate.trust import TrustRegistry, TrustUpdate
 from pipeline.clock import (
     SAMPLES_DAY,
     examination_day,
@@ -20,11 +21,16 @@ from pipeline.clock import (
     moved_to,
     shift_dates,
 )
+from pipeline.errors import SignatureInvalid
 from pipeline.events import new_envelope
+from pipeline.issuing import CertificateFactory
+from pipeline.offices import load_offices
 from pipeline.origin import RuleBook, default_rulebook, examine
 from pipeline.origin.evidence import default_evidence
 from pipeline.settings import Settings
 from pipeline.stages import Emit
+from pipeline.stages.issuance import Issuer, Ledger, issue
+from pipeline.stages.serials import SerialBlock
 from pipeline.stages.verification import COMPLETED, Examiner, Registers, decide
 from tests.unit.stages.conftest import submitted
 
@@ -97,6 +103,13 @@ def test_one_clock_the_issue_date_is_the_examination_day(configured: date | None
     assert moment.date() == (configured or at.astimezone(UTC).date())
 
 
+def _issuer(home: Path, trust: TrustRegistry | None = None,
+            signing_at: datetime | None = None) -> Issuer:
+    factory = CertificateFactory.development(load_offices(), home / "pki", home / "documents")
+    registry = trust or TrustRegistry.from_dir(home / "pki" / "trust")
+    return Issuer(factory, registry, signing_at=signing_at)
+
+
 def _completed(step_outputs: tuple[object, ...]) -> Emit:
     [completed] = [o for o in step_outputs
                    if isinstance(o, Emit) and o.envelope.type == COMPLETED]
@@ -104,8 +117,9 @@ def _completed(step_outputs: tuple[object, ...]) -> Emit:
     return completed
 
 
-@pytest.mark.parametrize("configured", [None, date(2026, 5, 1)])
-def test_the_verification_event_carries_the_examination_moment(configured: date | None) -> None:
+@pytest.mark.parametrize("configured", [None, date(2026, 5, 25)])
+def test_the_verification_event_carries_the_examination_moment(configured: date | None,
+                                                                tmp_path: Path) -> None:
     """The issuer dates the certificate by the verification event's time: that time is the
     examination's moment (not the clock when the stage ran), so the two agree on the day and
     a replay on another day publishes the same event, time included."""
@@ -117,10 +131,13 @@ def test_the_verification_event_carries_the_examination_moment(configured: date 
     first, replayed = (_completed(step.outputs).envelope for step in runs)
     assert first == replayed
     [note] = [n for n in runs[0].notes if n.event == "application_examined"]
-    issued_on = issue_moment(first.time).date()
+    certificate = issue(Ledger(None, SerialBlock()), first, _issuer(tmp_path)).state.record
+    assert certificate is not None
+    issued_on = datetime.fromisoformat(certificate["issued_at"]).date()
     assert issued_on.isoformat() == note.fields["examined_as_of"]
     assert issued_on == (configured or date(2026, 5, 21))
-    assert first.data["completed_at"] == first.time
+    assert first.data["completed_at"] == examination_moment(configured, submitted_at)
+    assert first.time == submitted_at  # never before its submission: the status follows times
 
 
 def test_documents_supplied_later_move_the_examination_to_their_day() -> None:
@@ -137,7 +154,7 @@ def test_documents_supplied_later_move_the_examination_to_their_day() -> None:
     step = decide(waiting, replace(supplied, time=later + timedelta(hours=1)),
                   datetime(2026, 6, 1, tzinfo=UTC), examiner, Registers({}, {}))
     completed = _completed(step.outputs).envelope
-    assert completed.time == later
+    assert completed.data["completed_at"] == later == completed.time
     [note] = [n for n in step.notes if n.event == "application_examined"]
     assert note.fields["examined_as_of"] == "2026-05-27"
 
@@ -167,14 +184,7 @@ def test_a_withdrawal_refuses_what_is_signed_after_it_whatever_its_date(
         tmp_path: Path) -> None:
     """An application submitted before a withdrawal but signed after it (a backlog) is dated
     before it by the one clock; the issuer refuses it all the same (Form E Rule 3)."""
-    from pipeline.certificate.trust import TrustRegistry, TrustUpdate
-    from pipeline.errors import SignatureInvalid
-    from pipeline.issuing import CertificateFactory
-    from pipeline.offices import load_offices
-    from pipeline.stages.issuance import Issuer, Ledger, issue
-    from pipeline.stages.serials import SerialBlock
-
-    factory = CertificateFactory.development(load_offices(), tmp_path / "pki", tmp_path / "d")
+    _issuer(tmp_path)  # the development keys and trust files
     trust_dir = tmp_path / "pki" / "trust"
     withdrawn_at = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
     trust = TrustRegistry.from_dir(trust_dir).apply_update(TrustUpdate(
@@ -183,8 +193,25 @@ def test_a_withdrawal_refuses_what_is_signed_after_it_whatever_its_date(
     event = submitted("04-acfta-frozen-fish-vn.json", at=withdrawn_at - timedelta(seconds=10))
     completed = _completed(decide(None, event, withdrawn_at, examiner, Registers({}, {}))
                            .outputs).envelope
-    before = Issuer(factory, trust, signing_at=withdrawn_at - timedelta(seconds=5))
+    before = _issuer(tmp_path, trust, signing_at=withdrawn_at - timedelta(seconds=5))
     assert issue(Ledger(None, SerialBlock()), completed, before).state.record is not None
-    after = Issuer(factory, trust, signing_at=withdrawn_at + timedelta(seconds=5))
+    after = _issuer(tmp_path, trust, signing_at=withdrawn_at + timedelta(seconds=5))
     with pytest.raises(SignatureInvalid, match="not in force"):
         issue(Ledger(None, SerialBlock()), completed, after)
+
+
+@pytest.mark.parametrize("configured", [None, date(2026, 5, 1)])
+@pytest.mark.parametrize(("sample", "state"), [
+    ("06-rcep-lamp-kits-not-qualified.json", "NOT_QUALIFIED"),
+    ("07-acfta-incomplete.json", "INCOMPLETE")])
+def test_a_verdict_moves_the_status_whatever_the_examination_day(
+        configured: date | None, sample: str, state: str) -> None:
+    """The verification event is never dated before its submission (the status ignores an
+    event older than its current state), whatever day the examination is made as of."""
+    from pipeline.stages import status
+
+    event = submitted(sample, at=datetime(2026, 5, 20, 9, 30, 0, 500000, tzinfo=UTC))
+    examiner = Examiner(default_rulebook(), default_evidence(), configured)
+    completed = _completed(decide(None, event, LATE, examiner, Registers({}, {})).outputs)
+    opened = status.decide(None, event).state
+    assert status.decide(opened, completed.envelope).state.state.value == state
