@@ -5,15 +5,15 @@ Year gives the same verdict, the same issue date and the same serial year as the
 
 The rule (``examination_moment``): an application is examined at the moment of the event
 that completes it (its submission, or the documents supplied for it), to the second in UTC;
-the verification event carries that moment, and the certificate is dated by it
-(``issue_moment``), so its issue date is the day it was examined against, and the
+the verification event carries that moment (``completed_at``), and the certificate is dated
+by it (``issue_moment``), so its issue date is the day it was examined against, and the
 issued-retroactively tick is decided against the issue date itself. A configured
 ``ECO_EXAMINATION_DATE`` moves that one moment onto the configured day (same time of day):
 the examination, the certificate's date and its serial year all follow it, and the two can
 never differ. Dating a signature on another day than it is made is only for development keys
 (the setting needs ``ECO_DEV_PKI=true``): a signature is only worth the authority in force
 when it was made (Form E Rule 3), so the demo and the tests move their samples' dates
-relative to today (``shift_dates``) instead of examining them as of a day in the past. Form E
+relative to today (``moved_to``) instead of examining them as of a day in the past. Form E
 Rule 7 and RCEP Article 3.17 examine an application as of its issue; Rule 8(c) numbers
 certificates per office and year.
 """
