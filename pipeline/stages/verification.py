@@ -99,8 +99,8 @@ def examine(state: Mapping[str, Any], trigger: Envelope, now: datetime, examiner
     cited = {m.supplier_declaration for item in application.items
              for m in item.materials or () if m.supplier_declaration}
     # The event that completes the application: its submission, or the documents supplied.
-    # The outputs carry its time (never before it: the status follows events in time order)
-    # and the examination's moment as ``completed_at``, which dates the certificate.
+    # The outputs carry the trigger's own time (never before it: the status follows events in
+    # time order) and the examination's moment as ``completed_at``, which dates the certificate.
     completed_by = (trigger.data.get("supplied_at") or trigger.time if trigger.type == SUPPLIED
                     else datetime.fromisoformat(state["submitted_at"]))
     moment = examiner.moment_for(completed_by)
@@ -120,7 +120,7 @@ def examine(state: Mapping[str, Any], trigger: Envelope, now: datetime, examiner
         outputs.append(Emit(events.new_envelope(
             REQUESTED, documents_requested_data(app_id, agreement, outcome, moment),
             source=SOURCE, subject=app_id, id=derived_id(trigger.id, "documents-requested"),
-            time=completed_by,
+            time=trigger.time,
             traceparent=trigger.traceparent)))
         notes.append(Note("documents_requested",
                           fields={"kinds": [r.kind for r in outcome.requested]}))
@@ -129,7 +129,7 @@ def examine(state: Mapping[str, Any], trigger: Envelope, now: datetime, examiner
         data = verification_data(app_id, agreement, exam, text, completed_at=moment)
         outputs.append(Emit(events.new_envelope(
             COMPLETED, data, source=SOURCE, subject=app_id,
-            id=derived_id(trigger.id, "verification"), time=completed_by,
+            id=derived_id(trigger.id, "verification"), time=trigger.time,
             traceparent=trigger.traceparent)))
         notes.append(Note("application_examined", fields={
             "verdict": data["verdict"], "agreement": agreement, "items": len(data["items"]),

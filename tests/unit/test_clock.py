@@ -137,7 +137,7 @@ def test_the_verification_event_carries_the_examination_moment(configured: date 
     assert issued_on.isoformat() == note.fields["examined_as_of"]
     assert issued_on == (configured or date(2026, 5, 21))
     assert first.data["completed_at"] == examination_moment(configured, submitted_at)
-    assert first.time == submitted_at  # never before its submission: the status follows times
+    assert first.time == event.time  # never before its trigger: the status follows times
 
 
 def test_documents_supplied_later_move_the_examination_to_their_day() -> None:
@@ -154,7 +154,8 @@ def test_documents_supplied_later_move_the_examination_to_their_day() -> None:
     step = decide(waiting, replace(supplied, time=later + timedelta(hours=1)),
                   datetime(2026, 6, 1, tzinfo=UTC), examiner, Registers({}, {}))
     completed = _completed(step.outputs).envelope
-    assert completed.data["completed_at"] == later == completed.time
+    assert completed.data["completed_at"] == later
+    assert completed.time == later + timedelta(hours=1)  # the supply event's own time
     [note] = [n for n in step.notes if n.event == "application_examined"]
     assert note.fields["examined_as_of"] == "2026-05-27"
 
@@ -210,7 +211,8 @@ def test_a_verdict_moves_the_status_whatever_the_examination_day(
     event older than its current state), whatever day the examination is made as of."""
     from pipeline.stages import status
 
-    event = submitted(sample, at=datetime(2026, 5, 20, 9, 30, 0, 500000, tzinfo=UTC))
+    at = datetime(2026, 5, 20, 9, 30, 0, 500000, tzinfo=UTC)
+    event = replace(submitted(sample, at=at), time=at + timedelta(milliseconds=3))  # as sent
     examiner = Examiner(default_rulebook(), default_evidence(), configured)
     completed = _completed(decide(None, event, LATE, examiner, Registers({}, {})).outputs)
     opened = status.decide(None, event).state
