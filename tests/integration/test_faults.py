@@ -384,8 +384,9 @@ def test_a_certificate_is_dated_the_day_it_was_examined(faulty: Stack) -> None:
         issued_at = datetime.fromisoformat(xml.findtext(f"{ns}IssuedAt") or "")
         day = issued_at.astimezone(UTC).date()
         assert day.isoformat() == examined[app_id], (kind, issued_at, examined[app_id])
-        assert day == submitted_at.astimezone(UTC).date() == verified[app_id].time.date()
-        assert event.data["issued_at"] == issued_at == verified[app_id].time
+        examined_at = verified[app_id].data["completed_at"]  # the examination's moment
+        assert day == submitted_at.astimezone(UTC).date() == examined_at.date()
+        assert event.data["issued_at"] == issued_at == examined_at
         ticks[kind] = xml.find(f".//{ns}IssuedRetroactively").get("ticked")
     assert ticks == {"late": "true", "prompt": "false"}, ticks
     notes = verified[ids["late"]].data["notes"]
