@@ -57,7 +57,7 @@ def install(app: faust.App, settings: Settings) -> None:
         return Ledger(record, block)
 
     def issue(ledger: Ledger, envelope: Envelope, now: datetime) -> Transition[Ledger]:
-        return transition.issue(ledger, envelope, Issuer(factory, trust.current()))
+        return transition.issue(ledger, envelope, Issuer(factory, trust.current(), now))
 
     def save(envelope: Envelope, ledger: Ledger, batch: Batch) -> None:
         key = transition.block_key(envelope, batch.get(ISSUED, envelope.subject))

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import feeds
-from pipeline.clock import SAMPLES_DAY, shift_dates
+from pipeline.clock import moved_to
 from pipeline.errors import DependencyUnavailable
 from pipeline.monitoring import Monitor, demo_prometheus
 from pipeline.services import Services
@@ -138,7 +138,7 @@ def run_demo(out: Path, samples: Path = SAMPLES, timeout: float = 240.0) -> int:
         subs = []
         for path in files:
             document, _ = read_document(path)
-            document = shift_dates(document, (settings.examination_day() - SAMPLES_DAY).days)
+            document = moved_to(document, settings.examination_day())
             subs.append((path, submission(document, source=str(path), via="CLI",
                                           id_suffix=f"-{run_id}")))
         feeds.run(feeds.publish(settings.kafka_bootstrap, [s.envelope for _, s in subs]))

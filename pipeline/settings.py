@@ -54,6 +54,18 @@ def _day(value: str, name: str) -> date | None:
         raise ValueError(f"{name}={value!r} is not a day (YYYY-MM-DD)") from exc
 
 
+def _examination_date(get: Callable[[str, str], str]) -> date | None:
+    """ECO_EXAMINATION_DATE: the day examinations are made as of and certificates are dated
+    (``pipeline.clock``). Dating a signature on another day than it is made is for
+    development keys only, so the setting needs ECO_DEV_PKI=true."""
+    day = _day(get("EXAMINATION_DATE", ""), "ECO_EXAMINATION_DATE")
+    if day is not None and not _flag(get("DEV_PKI", ""), "ECO_DEV_PKI"):
+        raise ValueError(f"ECO_EXAMINATION_DATE={day} dates certificates on that day, whatever "
+                         "day they are signed: it is allowed only with development keys "
+                         "(ECO_DEV_PKI=true)")
+    return day
+
+
 def _country_durations(value: str, name: str) -> dict[str, float]:
     """``VN=6h,TH=4h`` -> {"VN": 21600.0, "TH": 14400.0}."""
     result: dict[str, float] = {}
@@ -101,8 +113,10 @@ class Settings:
     sandbox_port          SANDBOX_PORT          port the sandbox customs listens on
     callback_url          CALLBACK_URL          where customs deliver responses (`eco receiver`)
     direct_countries      DIRECT_COUNTRIES      importing countries with a direct connection
-    examination_date      EXAMINATION_DATE      examine as of this day (YYYY-MM-DD); default the
-                                                day each application was submitted
+    examination_date      EXAMINATION_DATE      examine as of this day (YYYY-MM-DD) and date the
+                                                certificates on it (one clock, pipeline/clock.py);
+                                                only with DEV_PKI=true; default the day of the
+                                                event that completes each application
     circuit_failures      CIRCUIT_FAILURES      consecutive delivery failures that open a country's
                                                 circuit breaker
     circuit_reset         CIRCUIT_RESET         how long an open circuit refuses calls before it
@@ -412,7 +426,7 @@ class Settings:
             sandbox_url=get("SANDBOX_URL", f"http://127.0.0.1:{sandbox_port}"),
             sandbox_port=sandbox_port,
             callback_url=get("CALLBACK_URL", f"http://127.0.0.1:{receiver_port}"),
-            examination_date=_day(get("EXAMINATION_DATE", ""), "ECO_EXAMINATION_DATE"),
+            examination_date=_examination_date(get),
             direct_countries=tuple(
                 c.strip().upper()
                 for c in get("DIRECT_COUNTRIES", ",".join(d.direct_countries)).split(",")

@@ -111,17 +111,33 @@ class Issuer:
 
     factory: CertificateFactory
     trust: TrustRegistry
+    # When the signature is actually made (the batch's clock), if later than the date the
+    # certificate carries (``pipeline.clock``): the authority must be in force then too, so
+    # a withdrawal refuses whatever is signed after it, even for an earlier application.
+    signing_at: datetime | None = None
 
     def in_force(self, certificate: IssuedDocument, office: str) -> IssuedDocument:
         if certificate.signed:
             try:
                 # Built and validated against the XSD just before it was signed.
-                verify_certificate(certificate.xml, self.trust, schema_checked=True)
+                verified = verify_certificate(certificate.xml, self.trust, schema_checked=True)
+                if self.signing_at is not None and _trust_changed(
+                        self.trust, verified.issued_at, self.signing_at):
+                    verify_certificate(certificate.xml, self.trust, at=self.signing_at,
+                                       schema_checked=True)
             except SignatureInvalid as exc:
                 raise SignatureInvalid(
                     f"certificate {certificate.number} version {certificate.version} of "
                     f"office {office} not issued: {exc}") from exc
         return certificate
+
+
+def _trust_changed(trust: TrustRegistry, dated: datetime, signed: datetime) -> bool:
+    """Whether an authority came into force, was withdrawn or expired after ``dated`` and by
+    ``signed`` (only then can the two moments differ in what is in force)."""
+    return any(dated < moment <= signed for a in trust.authorities
+               for moment in (a.in_force_from, a.in_force_until,
+                              a.certificate.not_valid_after_utc) if moment is not None)
 
 
 def block_key(event: Envelope, record: Record | None) -> str | None:
@@ -288,8 +304,10 @@ def _issued_note(record: Record, serial: int) -> Note:
 
 
 def _issued_at(event: Envelope) -> datetime:
-    """A certificate's date: the time of the event that asked for it, to the second."""
-    return issue_moment(event.time)
+    """A certificate's date, to the second: the examination's moment a verification carries
+    (``completed_at``, ``pipeline.clock``), or the time of the officer's request."""
+    examined = event.data.get("completed_at") if event.type == COMPLETED else None
+    return issue_moment(examined if isinstance(examined, datetime) else event.time)
 
 
 def _document(text: str, source: str) -> Mapping[str, Any]:

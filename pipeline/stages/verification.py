@@ -1,11 +1,13 @@
 """The verification stage's decision: the issuing authority's examination of one application
 (Form E Rule 7; RCEP Article 3.17), with the rules of ``pipeline.origin``.
 
-The examination is made as of the configured examination date, or else the day the
-application was submitted (from its event, never the clock at processing), so a replay
-gives the same verdict. An application that would qualify but lacks a supporting document
-the evidence table calls for (Rule 4) waits: the state keeps it until the documents
-arrive (``eco.application.documents-supplied.v1``) and the examination runs again.
+The examination is made as of the configured examination date, or else the day of the event
+that completes the application (its submission, or the documents supplied; never the clock at
+processing), so a replay gives the same verdict; the verification event carries that moment
+(``completed_at``), and the certificate is dated by it (``pipeline.clock``). An application
+that would qualify but lacks a supporting document the evidence table calls for (Rule 4)
+waits: the state keeps it until the documents arrive
+(``eco.application.documents-supplied.v1``) and the examination runs again.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 
 from pipeline import events
 from pipeline.application import Application, parse_application
-from pipeline.clock import examination_day
+from pipeline.clock import examination_day, examination_moment
 from pipeline.errors import InvalidApplication, Problem
 from pipeline.events import Envelope
 from pipeline.origin import RuleBook
@@ -51,6 +53,11 @@ class Examiner:
 
     def day_for(self, submitted_at: datetime) -> date:
         return examination_day(self.examination_date, submitted_at)
+
+    def moment_for(self, event_at: datetime) -> datetime:
+        """The one clock of the certificate (``pipeline.clock``): the examination is as of
+        its day, and the verification event, so the certificate, is dated by it."""
+        return examination_moment(self.examination_date, event_at)
 
 
 @dataclass(frozen=True)
@@ -91,7 +98,13 @@ def examine(state: Mapping[str, Any], trigger: Envelope, now: datetime, examiner
     application = parse_application(document, source=app_id)
     cited = {m.supplier_declaration for item in application.items
              for m in item.materials or () if m.supplier_declaration}
-    day = examiner.day_for(datetime.fromisoformat(state["submitted_at"]))
+    # The event that completes the application: its submission, or the documents supplied.
+    # The outputs carry the trigger's own time (never before it: the status follows events in
+    # time order) and the examination's moment as ``completed_at``, which dates the certificate.
+    completed_by = (trigger.data.get("supplied_at") or trigger.time if trigger.type == SUPPLIED
+                    else datetime.fromisoformat(state["submitted_at"]))
+    moment = examiner.moment_for(completed_by)
+    day = moment.date()
     outcome = verify_application(
         application, examiner.rulebook, day,
         declarations=cited_declarations(cited, registers.declarations),
@@ -105,17 +118,18 @@ def examine(state: Mapping[str, Any], trigger: Envelope, now: datetime, examiner
     if outcome.documents_requested:
         kept = state
         outputs.append(Emit(events.new_envelope(
-            REQUESTED, documents_requested_data(app_id, agreement, outcome, now), source=SOURCE,
-            subject=app_id, id=derived_id(trigger.id, "documents-requested"), time=now,
+            REQUESTED, documents_requested_data(app_id, agreement, outcome, moment),
+            source=SOURCE, subject=app_id, id=derived_id(trigger.id, "documents-requested"),
+            time=trigger.time,
             traceparent=trigger.traceparent)))
         notes.append(Note("documents_requested",
                           fields={"kinds": [r.kind for r in outcome.requested]}))
     else:
         kept = None
-        data = verification_data(app_id, agreement, exam, text, completed_at=now)
+        data = verification_data(app_id, agreement, exam, text, completed_at=moment)
         outputs.append(Emit(events.new_envelope(
             COMPLETED, data, source=SOURCE, subject=app_id,
-            id=derived_id(trigger.id, "verification"), time=now,
+            id=derived_id(trigger.id, "verification"), time=trigger.time,
             traceparent=trigger.traceparent)))
         notes.append(Note("application_examined", fields={
             "verdict": data["verdict"], "agreement": agreement, "items": len(data["items"]),

@@ -4,6 +4,7 @@ checks that nothing was lost, nothing issued twice and no serial skipped."""
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 import uuid
@@ -14,11 +15,12 @@ from pipeline import events, feeds
 from pipeline.certificate.numbering import ReferenceFormat
 from pipeline.errors import DependencyUnavailable, UndecodableEvent
 from pipeline.submission import read_document, submission
-from tests.integration.harness import SAMPLES, Stack, read_all, wait_for
+from tests.integration.harness import REPO, SAMPLES, Stack, read_all, wait_for
 
 # Both go to the VN customs of the sandbox, which gives preference: each ends ACCEPTED.
 LOAD_SAMPLES = ("01-rcep-led-luminaires-vn.json", "04-acfta-frozen-fish-vn.json")
 ISSUED = "eco.certificate.issued.v1"
+ARTIFACTS = REPO / ".eco" / "test-artifacts" / "faults"
 
 
 class Load:
@@ -107,3 +109,46 @@ def nothing_issued_twice_no_serial_skipped(stack: Stack, ids: list[str]) -> dict
     for office, used in serials.items():
         assert sorted(used) == list(range(1, len(used) + 1)), (office, sorted(used))
     return {f"{office}:{year}": len(used) for (office, year), used in serials.items()}
+
+
+def log_size(stack: Stack, name: str = "worker") -> int:
+    """Where the log of ``name`` ends now: what a test wrote after this is its own."""
+    path = stack.services.logs / f"{name}.log"
+    return path.stat().st_size if path.exists() else 0
+
+
+def replays(stack: Stack, since: int, name: str = "worker") -> int:
+    """How many records a stage processed again since ``since`` (a crash's redelivery): the
+    ``event_processed`` lines of the log whose stage, topic, partition and offset were seen
+    before, in that window."""
+    seen: set[tuple[str, str, int, int]] = set()
+    again = 0
+    with (stack.services.logs / f"{name}.log").open("rb") as handle:
+        handle.seek(since)
+        for line in handle:
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue  # not one of structlog's JSON lines (a traceback, Kafka's own output)
+            if not isinstance(entry, dict) or entry.get("event") != "event_processed":
+                continue
+            where = (str(entry.get("stage")), str(entry.get("topic")),
+                     int(entry.get("partition", -1)), int(entry.get("offset", -1)))
+            again += where in seen
+            seen.add(where)
+    return again
+
+
+def record_figures(name: str, **values: Any) -> dict[str, Any]:
+    """A fault test's figures: printed (``-s``), written to ``ARTIFACTS/<name>.json`` (the
+    last run) and appended to ``ARTIFACTS/runs.jsonl`` (every run)."""
+    slug = "-".join(name.lower().replace("/", " ").split())
+    figures = {"test": name, "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+               **values}
+    text = json.dumps(figures, sort_keys=True)
+    print(f"\n[fault figures] {text}")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / f"{slug}.json").write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")
+    with (ARTIFACTS / "runs.jsonl").open("a", encoding="utf-8") as handle:
+        handle.write(text + "\n")
+    return figures

@@ -1,21 +1,29 @@
 """Real services for the integration tests: a Kafka broker, the sandbox customs and eco
 workers, each a real process, started on free ports under a temporary directory. The sandbox
 customs serves HTTPS and requires the worker's client certificate (the development TLS under
-``ECO_DATA_DIR/tls``), and signs its responses with the development customs keys."""
+``ECO_DATA_DIR/tls``), and signs its responses with the development customs keys.
+
+One clock, as in production: the stack examines each application as of the day of its event
+and dates its certificate by the same moment (no ``ECO_EXAMINATION_DATE``). ``SAMPLES`` is
+therefore the directory of ``samples/`` with every date moved to today (``pipeline.clock``),
+as the demo does, so the samples' journeys do not change with the calendar."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -23,13 +31,46 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
 from pipeline import events, feeds
+from pipeline.clock import moved_to
 from pipeline.errors import UndecodableEvent
 from pipeline.localkafka import LocalKafka, broker_address
 from pipeline.services import Services, answers, free_port
 
 T = TypeVar("T")
 REPO = Path(__file__).resolve().parents[2]
-SAMPLES = REPO / "samples"
+SAMPLES_AS_WRITTEN = REPO / "samples"
+
+
+def samples_for(day: date) -> Path:
+    """``samples/`` with the dates of every application moved so that it is examined on
+    ``day`` as it was written for (``pipeline.clock.moved_to``); made once per day under
+    ``.eco/test-samples/``, the other files copied as they are."""
+    target = REPO / ".eco" / "test-samples" / day.isoformat()
+    if target.is_dir():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{day}-"))
+    for path in sorted(SAMPLES_AS_WRITTEN.iterdir()):
+        if path.suffix == ".json":
+            document = moved_to(json.loads(path.read_text(encoding="utf-8")), day)
+            (staging / path.name).write_text(
+                json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        elif path.is_file():
+            shutil.copy2(path, staging / path.name)
+    try:
+        staging.rename(target)
+    except OSError:  # another test process made it first
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+SAMPLES = samples_for(datetime.now(UTC).date())
+
+
+def days_from_today(days: int) -> str:
+    """The UTC day ``days`` from today (negative: before), as YYYY-MM-DD: for dates a test
+    writes beside the samples (validity, review), so they keep their place relative to them."""
+    return (datetime.now(UTC).date() + timedelta(days=days)).isoformat()
 
 
 def wait_for(condition: Callable[[], T], timeout: float, what: str, every: float = 0.2) -> T:
@@ -73,7 +114,6 @@ class Stack:
             "ECO_DEADLINE_CHECK_EVERY": "0.5s",
             "ECO_RETRY_BACKOFF": "0.1s",
             "ECO_RETRY_ATTEMPTS": "4",
-            "ECO_EXAMINATION_DATE": "2026-05-20",
             "ECO_DEV_PKI": "true",
             **(overrides or {}),
         }

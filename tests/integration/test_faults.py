@@ -1,29 +1,41 @@
 """Faults under a steady load, against the real broker, worker, callback receiver and sandbox
 customs over HTTPS with mutual TLS: after each one every application is ACCEPTED, none got two
-certificates and no office's serial was skipped. Each test prints its figures (``-s``).
+certificates and no office's serial was skipped. Each test prints its figures (``-s``) and keeps
+them in ``.eco/test-artifacts/faults/`` (``<test>.json`` for the last run, ``runs.jsonl`` for
+every run). The last test checks the one clock: a certificate is dated the day it was examined.
 
 Longer variants (more applications, more kills) run with ``-m soak``.
 """
 
 from __future__ import annotations
 
+import asyncio
+import copy
 import json
+import re
 import signal
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from pipeline import feeds
+from pipeline.certificate.safexml import parse_xml
+from pipeline.certificate.schema import NAMESPACE
 from pipeline.submission import read_document, submission
 from tests.integration.faults import (
     LOAD_SAMPLES,
     Load,
     accepted,
+    log_size,
     nothing_issued_twice_no_serial_skipped,
+    record_figures,
+    replays,
 )
-from tests.integration.harness import SAMPLES, Stack, wait_for
+from tests.integration.harness import SAMPLES, Stack, days_from_today, decoded, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
@@ -35,17 +47,18 @@ def full_log(stack: Stack, name: str) -> str:
 
 
 def figures(name: str, **values: Any) -> None:
-    print(f"\n[fault figures] {name}: {json.dumps(values, sort_keys=True)}")
+    """Print and keep the test's figures (``.eco/test-artifacts/faults/``)."""
+    record_figures(name, **values)
 
 
 @pytest.fixture(scope="module")
 def faulty(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """One stack for the module. The worker keeps one static group membership across
-    restarts (Kafka's group.instance.id), so a killed worker's successor takes its partitions
-    at once instead of after the session timeout. The customs gives up a callback after two
-    tries: the receiver's outage outlasts it."""
+    restarts (Kafka's group.instance.id, ``ECO_WORKER_INSTANCE_ID``), so a killed worker's
+    successor takes its partitions at once instead of after the session timeout. The customs
+    gives up a callback after two tries: the receiver's outage outlasts it."""
     home: Path = tmp_path_factory.mktemp("faults")
-    with Stack.started(home, {"CONSUMER_GROUP_INSTANCE_ID": "eco-fault-worker",
+    with Stack.started(home, {"ECO_WORKER_INSTANCE_ID": "eco-fault-worker",
                               "BROKER_SESSION_TIMEOUT": "15",
                               "BROKER_HEARTBEAT_INTERVAL": "1",
                               "ECO_RESPONSE_DEADLINE": "10m",
@@ -63,6 +76,7 @@ def _restart_worker(stack: Stack) -> float:
 
 
 def _kills(stack: Stack, count: int, kills: int, rate: float) -> None:
+    since = log_size(stack)
     load = Load(stack, count, rate, "kill").start()
     restarts = []
     for k in range(kills):
@@ -73,8 +87,8 @@ def _kills(stack: Stack, count: int, kills: int, rate: float) -> None:
     ids = load.join()
     settle = accepted(stack, ids, 300, "every application accepted after the kills")
     offices = nothing_issued_twice_no_serial_skipped(stack, ids)
-    figures("worker SIGKILL", applications=len(ids), rate_per_s=rate, kills=kills,
-            settled=len(ids), restart_to_ready_s=restarts,
+    figures(f"worker SIGKILL x{kills}", applications=len(ids), rate_per_s=rate, kills=kills,
+            settled=len(ids), replays=replays(stack, since), kill_to_ready_s=restarts,
             settled_after_last_restart_s=round(settle, 1), serials=offices)
 
 
@@ -89,6 +103,7 @@ def test_worker_killed_five_times_under_load_loses_nothing(faulty: Stack) -> Non
 
 def test_broker_restart_under_load_loses_nothing(faulty: Stack) -> None:
     stack = faulty
+    since = log_size(stack)
     load = Load(stack, 40, 3.0, "broker").start()
     wait_for(lambda: len(load.ids) >= 6, 120, "the load to get going")
     submitted_before = len(load.ids)
@@ -107,7 +122,8 @@ def test_broker_restart_under_load_loses_nothing(faulty: Stack) -> None:
     assert submitted_before < len(ids), "the load did not go on across the outage"
     settle = accepted(stack, ids, 300, "every application accepted after the broker restart")
     offices = nothing_issued_twice_no_serial_skipped(stack, ids)
-    figures("broker restart", applications=len(ids), broker_down_s=round(back, 1),
+    figures("broker restart", applications=len(ids), settled=len(ids),
+            replays=replays(stack, since), broker_down_s=round(back, 1),
             client_retries=load.retries, restarted=restarted,
             submitted_before_outage=submitted_before,
             settled_after_broker_back_s=round(settle, 1), serials=offices)
@@ -136,7 +152,7 @@ def test_receiver_down_longer_than_the_customs_retries(faulty: Stack) -> None:
     reconciled = (receiver_log.count('"via": "reconciliation"')
                   + receiver_log.count("via=reconciliation"))
     assert reconciled >= len(ids), stack.log("receiver")[-3000:]
-    figures("receiver down", applications=len(ids),
+    figures("receiver down", applications=len(ids), settled=len(ids),
             callbacks_given_up=after["callbacks"]["failed"] - before["callbacks"]["failed"],
             status_calls=after["status_calls"] - before["status_calls"],
             reconciled=reconciled, settled_after_receiver_back_s=round(
@@ -157,7 +173,8 @@ def test_one_customs_unreachable_for_a_while_then_back(faulty: Stack) -> None:
     stack.start_sandbox("--callback-attempts", "2")
     settle = accepted(stack, ids, 240, "every application accepted once the customs is back")
     offices = nothing_issued_twice_no_serial_skipped(stack, ids)
-    figures("customs unreachable", applications=len(ids), outage_s=down_for,
+    figures("customs unreachable", applications=len(ids), settled=len(ids),
+            outage_s=down_for,
             settled_after_customs_back_s=round(time.monotonic() - back, 1),
             accepted_wait_s=round(settle, 1), serials=offices)
 
@@ -268,7 +285,7 @@ def test_poison_on_every_input_topic_is_dead_lettered_while_the_stages_go_on(
     figures("poison", poisoned_records=len(placed), topics=len(INPUT_TOPICS),
             kinds=len(_poisons(key, value, headers)) + 1,
             dead_letters=sum(len(letters[w]) for w in placed),
-            oversized=oversized, good_accepted=len(ids),
+            oversized=oversized, applications=len(ids), settled=len(ids),
             good_accepted_after_s=round(settle, 1),
             all_dead_lettered_after_s=round(time.monotonic() - started, 1))
 
@@ -335,4 +352,45 @@ def test_a_dead_letter_is_replayed_once_with_its_original_event_id(faulty: Stack
     assert len({dict(r.headers)["ce_id"] for r in verifications}) == 1, \
         "a replay published another verdict"
     nothing_issued_twice_no_serial_skipped(stack, [envelope.subject])
-    figures("deadletter replay", replays=2, reprocessed=1, certificates=1)
+    figures("deadletter replay", applications=1, settled=1, replays=2, certificates=1)
+
+
+def test_a_certificate_is_dated_the_day_it_was_examined(faulty: Stack) -> None:
+    """One clock: the samples are moved to today (no ECO_EXAMINATION_DATE), each certificate's
+    issue date is the day its application was examined against, and the issued-retroactively
+    tick follows DOMAIN.md (more than three days after the departure)."""
+    stack = faulty
+    late = read_document(SAMPLES / "04-acfta-frozen-fish-vn.json")[0]  # departed 11 days ago
+    prompt = copy.deepcopy(read_document(SAMPLES / "01-rcep-led-luminaires-vn.json")[0])
+    prompt["transport"]["departure_date"] = days_from_today(-2)
+    subs = {kind: submission(doc, source=kind, id_suffix=f"-clock-{time.time_ns()}")
+            for kind, doc in (("late", late), ("prompt", prompt))}
+    asyncio.run(feeds.publish(stack.bootstrap, [s.envelope for s in subs.values()]))
+    ids = {kind: s.application_id for kind, s in subs.items()}
+    accepted(stack, list(ids.values()), 180, "both applications accepted")
+    found = decoded(stack, "eco.issuance", set(ids.values()))
+    issued = {e.subject: e for e in found if e.type == "eco.certificate.issued.v1"}
+    verified = {e.subject: e for e in decoded(stack, "eco.verification", set(ids.values()))}
+    examined = {}
+    for line in full_log(stack, "worker").splitlines():
+        if '"application_examined"' in line:
+            entry = json.loads(line)
+            examined[entry.get("application_id")] = entry["examined_as_of"]
+    ns = f"{{{NAMESPACE}}}"
+    ticks = {}
+    for kind, app_id in ids.items():
+        event, submitted_at = issued[app_id], subs[kind].envelope.data["submitted_at"]
+        xml = parse_xml(event.data["document_xml"].encode())
+        issued_at = datetime.fromisoformat(xml.findtext(f"{ns}IssuedAt") or "")
+        day = issued_at.astimezone(UTC).date()
+        assert day.isoformat() == examined[app_id], (kind, issued_at, examined[app_id])
+        examined_at = verified[app_id].data["completed_at"]  # the examination's moment
+        assert day == submitted_at.astimezone(UTC).date() == examined_at.date()
+        assert event.data["issued_at"] == issued_at == examined_at
+        ticks[kind] = xml.find(f".//{ns}IssuedRetroactively").get("ticked")
+    assert ticks == {"late": "true", "prompt": "false"}, ticks
+    notes = verified[ids["late"]].data["notes"]
+    assert any(re.match(r"issued retroactively: 1\d days after the departure on ", n)
+               for n in notes), notes
+    figures("one clock", applications=2, settled=2, issue_day=str(day),
+            issued_retroactively=ticks)

@@ -24,6 +24,7 @@ from pipeline.application.xml import application_to_xml
 from pipeline.services import free_port
 from tests.integration.harness import (
     SAMPLES,
+    days_from_today,
     decoded,
     eco,
     promtool_accepts,
@@ -327,7 +328,7 @@ def test_supplier_declares_and_the_exporter_sees_it_cited(portal: PortalStack,
                                                           exporter_token: str) -> None:
     declaration = {"reference": "SD-MY-2026-0031", "supplier": "Penang Photonics Sdn. Bhd.",
                    "hs_code": "854141", "origin_country": "MY", "agreement": "RCEP",
-                   "valid_from": "2026-01-01", "valid_until": "2026-12-31",
+                   "valid_from": days_from_today(-140), "valid_until": days_from_today(225),
                    "processing": "wafer dicing, die bonding and packaging in Penang"}
     with portal.client(exporter_token) as client:
         assert client.post("/v1/declarations", json=declaration).status_code == 403

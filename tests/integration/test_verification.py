@@ -16,7 +16,7 @@ import pytest
 
 from pipeline import events, feeds
 from pipeline.submission import read_document, submission
-from tests.integration.harness import SAMPLES, Stack, eco, wait_for
+from tests.integration.harness import SAMPLES, Stack, days_from_today, eco, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
@@ -94,8 +94,8 @@ def test_a_held_declaration_with_another_hs_code_is_a_reason(stack: Stack,
     path = tmp_path / "declaration.json"
     path.write_text(json.dumps({
         "reference": reference, "supplier": "Penang Photonics", "hs_code": "853400",
-        "origin_country": "MY", "agreement": "RCEP", "valid_from": "2026-01-01",
-        "valid_until": "2026-12-31"}))
+        "origin_country": "MY", "agreement": "RCEP", "valid_from": days_from_today(-140),
+        "valid_until": days_from_today(225)}))
     result = eco(stack, "declare", str(path))
     assert result.returncode == 0, result.stderr
     stored(stack, "supplier-declarations", reference)
@@ -136,7 +136,7 @@ def _determine(stack: Stack, tmp_path: Path, uid: str, review_on: str) -> str:
     product = tmp_path / f"product-{uid}.json"
     product.write_text(json.dumps(relying_on(led_document(uid), f"SD-MY-{uid}")))
     result = eco(stack, "determine", str(product), "--review-on", review_on,
-                 "--reference", f"PED-{uid}", "--date", "2026-03-02")
+                 "--reference", f"PED-{uid}", "--date", days_from_today(-79))
     assert result.returncode == 0, result.stderr
     reference, product_key, *_ = result.stdout.split("\t")
     assert reference == f"PED-{uid}"
@@ -147,8 +147,9 @@ def _determine(stack: Stack, tmp_path: Path, uid: str, review_on: str) -> str:
 def test_a_pre_exportation_determination_is_reused_and_flagged_when_stale(
         stack: Stack, tmp_path: Path) -> None:
     fresh, stale = uuid.uuid4().hex[:8], uuid.uuid4().hex[:8]
-    _determine(stack, tmp_path, fresh, "2026-09-01")
-    _determine(stack, tmp_path, stale, "2026-04-30")
+    due, past = days_from_today(104), days_from_today(-20)
+    _determine(stack, tmp_path, fresh, due)
+    _determine(stack, tmp_path, stale, past)
     # The same products, now without the supplier declaration: examined afresh they rely
     # on an unbacked claim (INCOMPLETE); the fresh determination is the evidence instead.
     reused = submit(stack, relying_on(led_document(fresh), None))
@@ -161,7 +162,7 @@ def test_a_pre_exportation_determination_is_reused_and_flagged_when_stale(
 
     status = status_when(stack, afresh, settled)
     assert status["state"] == "INCOMPLETE"
-    assert any(f"PED-{stale} for this product was due for review on 2026-04-30" in r
+    assert any(f"PED-{stale} for this product was due for review on {past}" in r
                for r in status["reasons"]), status["reasons"]
 
 

@@ -46,7 +46,7 @@ def verified(name: str, at: datetime = VERIFIED_AT) -> Envelope:
     step = decide(None, submitted(name), NOW, Examiner(default_rulebook(), default_evidence()),
                   Registers({}, {}))
     [completed] = [o.envelope for o in step.outputs if isinstance(o, Emit)]
-    return replace(completed, time=at)
+    return replace(completed, time=at, data={**completed.data, "completed_at": at})
 
 
 def test_the_router_keys_a_qualified_verification_by_its_office() -> None:
