@@ -27,6 +27,7 @@ dead-lettered.
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import random
 import time
@@ -57,7 +58,7 @@ from pipeline.metrics import (
     stage_installed,
 )
 from pipeline.settings import Settings
-from pipeline.stages import Document, Emit, Output, Plain, Transition
+from pipeline.stages import Document, Emit, Note, Output, Plain, Transition
 from pipeline.stages.alerts import derived_id
 
 __all__ = [
@@ -276,6 +277,7 @@ async def _apply(app: faust.App, settings: Settings, stage: Stage[Any], log: Any
     batch = Batch(stage.tables)
     documents: list[Document] = []
     records: list[Record] = []
+    reports: list[Callable[[], None]] = []  # logs and counts: once the batch is committed
     now = datetime.now(UTC)
     for item in items:
         message = item.event.message
@@ -283,7 +285,7 @@ async def _apply(app: faust.App, settings: Settings, stage: Stage[Any], log: Any
                             offset=message.offset)
         if item.envelope is None:
             records.append(_dead_letter(stage, item, item.error or ValueError("undecodable")))
-            _deadlettered(stage, item_log, item.error)
+            reports.append(functools.partial(_deadlettered, stage, item_log, item.error))
             continue
         envelope = item.envelope
         item_log = item_log.bind(application_id=envelope.subject, ce_id=envelope.id,
@@ -307,8 +309,8 @@ async def _apply(app: faust.App, settings: Settings, stage: Stage[Any], log: Any
                         if stage.on_failure and state is not _DELETED else None)
             if fallback is None:
                 records.append(_dead_letter(stage, item, exc))
-                STAGE_EVENTS.labels(stage.name, "failed").inc()
-                _deadlettered(stage, item_log, exc)
+                reports.append(STAGE_EVENTS.labels(stage.name, "failed").inc)
+                reports.append(functools.partial(_deadlettered, stage, item_log, exc))
                 continue
             transition, item.records, failure = fallback, [], exc
             stage.save(envelope, transition.state, batch)
@@ -317,13 +319,19 @@ async def _apply(app: faust.App, settings: Settings, stage: Stage[Any], log: Any
         if transition.dead_letter is not None:
             failure = failure or PermanentError(transition.dead_letter)
             records.append(_dead_letter(stage, item, failure))
-            _deadlettered(stage, item_log, failure)
-        for note in transition.notes:
-            getattr(item_log, note.level)(note.event, **note.fields)
-            count(note.event, note.fields)
-        STAGE_EVENTS.labels(stage.name, "processed").inc()
-        item_log.info("event_processed")  # one line per event per stage, context bound
+            reports.append(functools.partial(_deadlettered, stage, item_log, failure))
+        reports.append(functools.partial(_report, stage, item_log, transition.notes))
     await _commit(app, stage, batch, documents, records)
+    for report in reports:  # a batch tried again (a send failed) is reported once
+        report()
+
+
+def _report(stage: Stage[Any], log: Any, notes: Sequence[Note]) -> None:
+    for note in notes:
+        getattr(log, note.level)(note.event, **note.fields)
+        count(note.event, note.fields)
+    STAGE_EVENTS.labels(stage.name, "processed").inc()
+    log.info("event_processed")  # one line per event per stage, context bound
 
 
 async def _commit(app: faust.App, stage: Stage[Any], batch: Batch,
@@ -353,8 +361,10 @@ async def publish(app: faust.App, records: Sequence[Record], flush: bool = False
         pending.append(await raw_topic(app, topic).send(key=key, value=value, headers=headers))
     if flush:
         await app.producer.flush()
-    if pending:
-        await asyncio.gather(*pending)
+    if pending:  # every send's outcome retrieved; the first failure raised
+        for outcome in await asyncio.gather(*pending, return_exceptions=True):
+            if isinstance(outcome, BaseException):
+                raise outcome
 
 
 async def publish_now(app: faust.App, envelope: Envelope, topic: str | None = None) -> None:

@@ -63,7 +63,10 @@ def install(app: faust.App, settings: Settings) -> None:
         key = transition.block_key(envelope, batch.get(ISSUED, envelope.subject))
         if key is not None and ledger.block.to_json() != batch.get(SEQUENCES, key):
             batch.put(SEQUENCES, key, ledger.block.to_json())
-        if ledger.record and ledger.record != batch.get(ISSUED, envelope.subject):
+        if ledger.record and (ledger.record != batch.get(ISSUED, envelope.subject)
+                              or transition.replayed(envelope, ledger.record)):
+            # A replay writes the record again: the local store may hold what its changelog
+            # never received (a worker killed between the two).
             batch.put(ISSUED, envelope.subject, ledger.record)
 
     run_stage(app, settings, Stage("issuance-router", ["eco.verification", COMMANDS_TOPIC],

@@ -65,7 +65,11 @@ def install(app: faust.App, settings: Settings) -> None:
 
     def save(envelope: Envelope, status: CertificateStatus | None, batch: Batch) -> None:
         before = load(envelope, batch)
-        if status is not None and status is not before:
+        if status is not None and status is before and status.seen(envelope.id):
+            # A redelivered event: the local store may hold what the changelog (eco.status)
+            # never received (a worker killed between the two); write the record again.
+            batch.put(TABLE, envelope.subject.encode(), batch.get(TABLE, envelope.subject.encode()))
+        elif status is not None and status is not before:
             record_journey(before, status)  # metrics: end-to-end time to each milestone
             key, record = envelope.subject.encode(), encode_status(status.to_json())
             batch.put(TABLE, key, record)

@@ -31,6 +31,21 @@ from pipeline.errors import DependencyUnavailable
 from pipeline.services import free_port
 from pipeline.submission import read_document
 
+EXPORTERS = 500
+"""Exporters the load comes from, as an office's real load does: each numbers its own
+certificates (China's Form E numbering, at most 9,999 a year each), and their number
+sequences spread over the partitions."""
+
+
+def exporter_of(document: dict[str, Any], n: int) -> dict[str, Any]:
+    """The sample ``document`` as the ``n``-th application's exporter would send it: one of
+    ``EXPORTERS`` registration numbers (the sample's with its last three digits changed)."""
+    exporter = dict(document.get("exporter") or {})
+    registration = str(exporter.get("registration_number") or "000000000")
+    exporter["registration_number"] = f"{registration[:6]}{(n // 5) % EXPORTERS:03d}"
+    return {**document, "exporter": exporter}
+
+
 SAMPLE_NAMES = ("01-rcep-led-luminaires-vn.json", "04-acfta-frozen-fish-vn.json",
                 "03-rcep-tshirts-my.json")
 SUBMITTED = "eco.application.submitted.v1"
@@ -82,7 +97,7 @@ class Load:
 
     def record(self, label: str, n: int) -> Record:
         app_id = f"bench-{self.run_id}-{label}-{n}"
-        document = self.documents[n % len(self.documents)]
+        document = exporter_of(self.documents[n % len(self.documents)], n)
         return self.writer.record(app_id, submitted_data(document, app_id))
 
     def ids(self, label: str, count: int) -> list[str]:

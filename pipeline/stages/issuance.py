@@ -151,6 +151,14 @@ def block_key(event: Envelope, record: Record | None) -> str | None:
     return None
 
 
+def replayed(event: Envelope, record: Record) -> bool:
+    """Whether ``event`` is one ``record`` already answers: the qualified verification of its
+    first version, or an officer's request already applied (a redelivery)."""
+    if event.type == REQUESTED:
+        return event.id in record.get("requests", {})
+    return event.type == COMPLETED and event.data.get("verdict") == "QUALIFIED"
+
+
 def holder_of(event: Envelope) -> str:
     """Who a serial is allocated for: the application, or the officer's request."""
     return event.id if event.type == REQUESTED else event.subject

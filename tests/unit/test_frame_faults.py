@@ -11,7 +11,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import pytest
 from aiokafka.errors import (
     KafkaTimeoutError,
     MessageSizeTooLargeError,
@@ -236,8 +235,6 @@ def test_a_record_the_broker_refuses_for_its_size_dead_letters_only_its_event() 
     assert sorted(o for kind, o in kafka.journal if kind == "ack") == [0, 1, 2]
 
 
-@pytest.mark.xfail(strict=True, reason="agents/frame.py counts and logs a dead letter each "
-                   "time a held batch is tried, before it is published (see the report)")
 def test_a_held_dead_letter_is_counted_once() -> None:
     from pipeline.metrics import STAGE_EVENTS
 

@@ -26,6 +26,7 @@ from pipeline.stages.issuance import (
     block_key,
     issue,
     release_on_failure,
+    replayed,
     route,
 )
 from pipeline.stages.serials import SerialBlock
@@ -88,6 +89,11 @@ def test_a_replay_publishes_the_same_certificate_and_stores_it_again(issuer: Iss
     rebuilt = issue(Ledger(None, first.state.block), event, issuer)
     assert rebuilt.state.record is not None and first.state.record is not None
     assert rebuilt.state.record["certificate_number"] == first.state.record["certificate_number"]
+    # The wiring writes the record again for a replay (its changelog may have missed it).
+    assert replayed(event, first.state.record)
+    request = new_envelope("eco.certificate.requested.v1", {}, source="x", subject="A")
+    assert not replayed(request, first.state.record)
+    assert replayed(request, {**first.state.record, "requests": {request.id: []}})
 
 
 def test_a_refused_certificate_gives_its_serial_back(issuer: Issuer) -> None:
