@@ -39,7 +39,7 @@ class Load:
         self._thread.start()
         return self
 
-    def join(self, timeout: float = 300) -> list[str]:
+    def join(self, timeout: float = 600) -> list[str]:
         self._thread.join(timeout)
         assert not self._thread.is_alive(), "the load did not finish submitting"
         assert len(self.ids) == self.count
