@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import sys
+from collections.abc import Iterable
 from typing import Any
 
 from pipeline.cli import EXIT_BAD_INPUT, EXIT_UNREACHABLE
@@ -21,6 +23,15 @@ def register(sub: Any) -> None:
     parser.add_argument("--stage", action="append", choices=STAGES, metavar="NAME",
                         help=f"run only this stage (repeatable): {', '.join(STAGES)}")
     parser.set_defaults(run=run)
+
+
+def member_id(instance_id: str, topics: Iterable[str]) -> str:
+    """The static member id: the worker's instance id and a digest of the topics it reads. A
+    version that reads other topics (a table added or removed) joins as a new member, since
+    the broker would hand a returning static member its old assignment, topics it no longer
+    reads included; the old member's partitions move after the session timeout."""
+    digest = hashlib.sha256("\n".join(sorted(set(topics))).encode()).hexdigest()[:8]
+    return f"{instance_id}-{digest}"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -48,6 +59,9 @@ def run(args: argparse.Namespace) -> int:
     # The tables' changelog topics too: a worker that joins before Faust created one never
     # learns its partitions, and a later rebalance then stops the stage that owns the table.
     changelogs = [table.changelog_topic.get_topic_name() for table in app.tables.values()]
+    sources = {t for agent in app.agents.values() for t in getattr(agent.channel, "topics", ())}
+    app.conf.consumer_group_instance_id = member_id(settings.group_instance_id(),
+                                                    [*sources, *changelogs])
     try:
         asyncio.run(create_topics(settings.kafka_bootstrap,
                                   [*PUBLIC_TOPICS, *INTERNAL_TOPICS],
