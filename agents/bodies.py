@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from agents.frame import headers_of
 from pipeline import events
 from pipeline.errors import BusinessRejection, CustomsTemporaryFailure, EcoError
 from pipeline.kafkaclient import client_options
@@ -78,7 +78,7 @@ class CertificateBodies:
             raise BusinessRejection(f"the signed certificate at {delivery.source} is no longer "
                                     "in the topic (retention)")
         try:
-            envelope = events.from_record(record.key, record.value, _headers(record))
+            envelope = events.from_record(record.key, record.value, headers_of(record))
         except EcoError as exc:
             raise BusinessRejection(f"{delivery.source}: {exc}") from exc
         body = str(envelope.data.get("document_xml") or "")
@@ -103,7 +103,3 @@ class CertificateBodies:
             await self._consumer.stop()
             self._consumer = None
 
-
-def _headers(record: Any) -> list[tuple[str, bytes]]:
-    return [(k, v if isinstance(v, bytes) else str(v).encode())
-            for k, v in (record.headers or [])]

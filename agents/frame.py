@@ -65,6 +65,7 @@ __all__ = [
     "Batch",
     "Stage",
     "derived_id",
+    "headers_of",
     "json_table",
     "publish_now",
     "raw_topic",
@@ -267,7 +268,7 @@ def _decode(event: Any, stage: Stage[Any]) -> _Item:
     message = event.message
     try:
         key = message.key if stage.keyed_by_subject else None
-        return _Item(event, envelope=events.from_record(key, message.value, _headers(message)))
+        return _Item(event, envelope=events.from_record(key, message.value, headers_of(message)))
     except EcoError as exc:
         return _Item(event, error=exc)
 
@@ -380,7 +381,9 @@ def _record(output: Output) -> Record:
             output.key.encode() if output.key is not None else subject, value, headers)
 
 
-def _headers(message: Any) -> Headers:
+def headers_of(message: Any) -> Headers:
+    """A record's headers as (name, bytes) pairs, from a Faust message or a Kafka client's
+    record (a list or a mapping)."""
     raw = message.headers or []
     items: Iterable[tuple[str, Any]] = raw.items() if isinstance(raw, dict) else raw
     return [(k, v if isinstance(v, bytes) else str(v).encode()) for k, v in items]
@@ -394,7 +397,7 @@ def _dead_letter(stage: Stage[Any], item: _Item, error: BaseException | None) ->
     """The original record, untouched, for ``eco.deadletter``, with the reason in headers."""
     message = item.event.message
     headers = [
-        *_headers(message),
+        *headers_of(message),
         ("eco_dlq_reason", _reason(error).encode()[:4000]),
         ("eco_dlq_error", type(error).__name__.encode()),
         ("eco_dlq_stage", stage.name.encode()),
