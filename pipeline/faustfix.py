@@ -28,7 +28,9 @@ Found with several workers sharing a consumer group while one of them is killed
    it committed past one missing offset even when that record was fetched but not processed.
    Here holes are taken from what the Kafka client returns, before Faust buffers anything: a
    jump from the position the partition was last sought to, or from the record before, is a
-   hole of the log. The commit moves over processed records and holes only.
+   hole of the log. The commit moves over processed records and holes only, and also when
+   no record was processed since the last commit: a marker the client steps over after the
+   last record of a partition was committed is committed too.
 
 Redelivered events are harmless because every stage is idempotent on the event id.
 """
@@ -176,6 +178,10 @@ def record_holes(consumer: Any, records: Mapping[Any, Any],
         if _ours(tp) and position is not None and start is not None and position > start:
             consumer._gap[tp].addi(start, position)
             expected[tp] = position
+            # Faust commits only the partitions in ``_acked``: one whose last records were
+            # committed before the client stepped over the marker behind them (or none were
+            # processed since a restart) would keep that marker as lag forever.
+            consumer._acked.setdefault(tp, [])
 
 
 def _client_positions(consumer: Any) -> dict[Any, int | None]:
@@ -222,12 +228,12 @@ def _patched_new_offset(self: Any, tp: Any) -> int | None:
         result: int | None = _faust_new_offset(self, tp)
         return result
     acked = self._acked[tp]
-    if not acked:
+    holes = self._gap[tp]
+    if not acked and not holes:
         return None
     committed = self._committed_offset[tp]
     start = committed if committed is not None else 0
     done = set(acked)
-    holes = self._gap[tp]
     offset = start
     while True:
         if offset in done:

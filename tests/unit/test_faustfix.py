@@ -221,3 +221,23 @@ def test_a_partition_without_a_position_yet_is_left_alone() -> None:
         _subscription=SimpleNamespace(subscription=SimpleNamespace(assignment=assignment)))))
     assert faustfix._client_positions(consumer) == {OURS: 12}
     assert faustfix._client_positions(SimpleNamespace()) == {}
+
+
+def test_a_marker_stepped_over_after_the_last_commit_is_committed_too() -> None:
+    # Records 0..2 processed and committed (3); only then does the client step over the
+    # marker at 3. Nothing new is acknowledged, yet the commit moves to 4: no lag is left.
+    consumer = _consumer(3, [])
+    faustfix._next_offsets(consumer)[OURS] = 3
+    assert faustfix._patched_new_offset(consumer, OURS) is None
+    faustfix.record_holes(consumer, {}, {OURS: 4})
+    assert faustfix._patched_new_offset(consumer, OURS) == 4
+    assert not consumer._gap[OURS]
+
+
+def test_a_partition_with_only_a_hole_since_a_restart_is_among_those_faust_commits() -> None:
+    consumer = _consumer(7, [])
+    del consumer._acked[OURS]
+    faustfix._next_offsets(consumer)[OURS] = 7
+    faustfix.record_holes(consumer, {}, {OURS: 8})
+    assert OURS in consumer._acked
+    assert faustfix._patched_new_offset(consumer, OURS) == 8
