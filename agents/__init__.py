@@ -20,8 +20,10 @@ PUBLIC_TOPICS = ("eco.application", "eco.verification", "eco.issuance", "eco.tra
 INTERNAL_TOPICS = ("eco.issuance-requests", "eco.deadlines",
                    "eco.drawdown-requests")  # back-to-back draw-down, keyed by the original
 COMPACTED_TOPICS = ("eco.status",)
-# Kept for ever: the trust registry's history is the replay of every notification on it.
-RETAINED_TOPICS = ("eco.trust",)
+# Kept for ever: the trust registry's history is the replay of every notification on it; the
+# signed certificates and the requests they were built from are what the issuer's records
+# point at (a correction or a certified true copy reads them back, years later).
+RETAINED_TOPICS = ("eco.trust", "eco.issuance", "eco.issuance-requests")
 
 
 def _installer(stage: str) -> Callable[[faust.App, Settings], None]:

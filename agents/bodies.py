@@ -4,27 +4,22 @@ A certificate's signed XML is in ``eco.issuance``; the retry schedule keeps only
 partition, offset), so it stays small however long a customs is down. The runner keeps the
 bodies of recent deliveries in memory, a bounded number (``KEPT``); a delivery whose body is
 not there (after a restart, or one that waited long) reads it back from ``eco.issuance`` at
-its offset, with a consumer of its own that belongs to no group.
+its offset (``agents.records``).
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections import OrderedDict
 
 import structlog
-from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from agents.frame import headers_of
-from pipeline import events
-from pipeline.errors import BusinessRejection, CustomsTemporaryFailure, EcoError
-from pipeline.kafkaclient import client_options
+from agents.records import RecordReader
+from pipeline.errors import BusinessRejection, CustomsTemporaryFailure, DependencyUnavailable
 from pipeline.settings import Settings
 from pipeline.stages.transmission import PendingDelivery
 
 KEPT = 2000
 """Bodies kept in memory: a few seconds of deliveries at full speed (about 10 MB)."""
-FETCH_TIMEOUT_MS = 10_000
 LOG = structlog.get_logger("eco.stage").bind(stage="transmission")
 
 
@@ -35,8 +30,7 @@ class CertificateBodies:
         self.settings = settings
         self.kept = kept
         self._bodies: OrderedDict[str, str] = OrderedDict()
-        self._consumer: AIOKafkaConsumer | None = None
-        self._lock = asyncio.Lock()
+        self.reader = RecordReader(settings)
 
     def keep(self, delivery: PendingDelivery) -> PendingDelivery:
         """Remember ``delivery``'s body; the delivery as the schedule keeps it (no body when
@@ -62,44 +56,18 @@ class CertificateBodies:
         return await self._read(delivery)
 
     async def _read(self, delivery: PendingDelivery) -> str:
-        topic, partition, offset = delivery.source_position()
-        async with self._lock:  # one seek and read at a time on the one consumer
-            consumer = await self._started()
-            tp = TopicPartition(topic, partition)
-            consumer.assign([tp])
-            consumer.seek(tp, offset)
-            found = await consumer.getmany(tp, timeout_ms=FETCH_TIMEOUT_MS, max_records=1)
-        records = found.get(tp, [])
-        if not records:
-            raise CustomsTemporaryFailure(f"{delivery.source}: not read within "
-                                          f"{FETCH_TIMEOUT_MS / 1000:.0f} s")
-        record = records[0]
-        if record.offset != offset:
-            raise BusinessRejection(f"the signed certificate at {delivery.source} is no longer "
-                                    "in the topic (retention)")
         try:
-            envelope = events.from_record(record.key, record.value, headers_of(record))
-        except EcoError as exc:
-            raise BusinessRejection(f"{delivery.source}: {exc}") from exc
+            envelope = await self.reader.envelope_at(delivery.source, delivery.application_id)
+        except DependencyUnavailable as exc:
+            raise CustomsTemporaryFailure(str(exc)) from exc
         body = str(envelope.data.get("document_xml") or "")
-        if envelope.subject != delivery.application_id or not body:
+        if not body:
             raise BusinessRejection(f"{delivery.source} is not the certificate of "
                                     f"{delivery.application_id}")
         LOG.info("delivery_body_read", application_id=delivery.application_id,
                  source=delivery.source)
         return body
 
-    async def _started(self) -> AIOKafkaConsumer:
-        if self._consumer is None:
-            consumer = AIOKafkaConsumer(
-                **client_options(self.settings.kafka_bootstrap, self.settings),
-                enable_auto_commit=False, group_id=None, request_timeout_ms=15000)
-            await consumer.start()
-            self._consumer = consumer
-        return self._consumer
-
     async def close(self) -> None:
-        if self._consumer is not None:
-            await self._consumer.stop()
-            self._consumer = None
+        await self.reader.close()
 

@@ -164,6 +164,11 @@ class Stage(Generic[S]):
     save: Callable[[Envelope, S, Batch], None]
     on_failure: Callable[[S, Envelope, str], Transition[S] | None] | None = None
     durable: Sequence[str] = ()
+    # Tables written only once the outputs are acknowledged, each event's state told first
+    # where its outputs are (``located``, with their positions ``topic:partition:offset`` in
+    # order): a record there points at what the log holds instead of copying it.
+    after: Sequence[str] = ()
+    located: Callable[[Envelope, Sequence[str], Batch], None] | None = None
     keyed_by_subject: bool = True
     store: Callable[[Sequence[Document]], None] | None = None
     batch_max: int | None = None  # fewer than ECO_BATCH_MAX events per batch
@@ -279,6 +284,7 @@ async def _apply(app: faust.App, settings: Settings, stage: Stage[Any], log: Any
     documents: list[Document] = []
     records: list[Record] = []
     reports: list[Callable[[], None]] = []  # logs and counts: once the batch is committed
+    placed: list[tuple[_Item, int, int]] = []  # an event's outputs: records[start:end]
     now = datetime.now(UTC)
     for item in items:
         message = item.event.message
@@ -316,13 +322,22 @@ async def _apply(app: faust.App, settings: Settings, stage: Stage[Any], log: Any
             transition, item.records, failure = fallback, [], exc
             stage.save(envelope, transition.state, batch)
         documents.extend(transition.documents)
+        if stage.located is not None and item.records:
+            placed.append((item, len(records), len(records) + len(item.records)))
         records.extend(item.records)
         if transition.dead_letter is not None:
             failure = failure or PermanentError(transition.dead_letter)
             records.append(_dead_letter(stage, item, failure))
             reports.append(functools.partial(_deadlettered, stage, item_log, failure))
         reports.append(functools.partial(_report, stage, item_log, transition.notes))
-    await _commit(app, stage, batch, documents, records)
+    positions = await _commit(app, stage, batch, documents, records)
+    if stage.located is not None:
+        for item, start, end in placed:
+            batch.current = item.event
+            assert item.envelope is not None
+            stage.located(item.envelope, positions[start:end], batch)
+    if stage.after:
+        await _commit_after(app, stage, batch)
     for report in reports:  # a batch tried again (a send failed) is reported once
         report()
 
@@ -336,36 +351,55 @@ def _report(stage: Stage[Any], log: Any, notes: Sequence[Note]) -> None:
 
 
 async def _commit(app: faust.App, stage: Stage[Any], batch: Batch,
-                  documents: list[Document], records: list[Record]) -> None:
-    """Write the batch's state, durable tables first; store its documents; publish."""
+                  documents: list[Document], records: list[Record]) -> list[str]:
+    """Write the batch's state, durable tables first; store its documents; publish. The
+    positions of the records published, in order."""
     try:
         if stage.durable and batch.apply(stage.durable):
             await app.producer.flush()
-        batch.apply([t for t in stage.tables if t not in stage.durable])
+        batch.apply([t for t in stage.tables if t not in stage.durable and t not in stage.after])
         if documents and stage.store is not None:
             await asyncio.get_running_loop().run_in_executor(None, stage.store, documents)
-        # The other tables' records (the certificates) and the outputs go out together; a
-        # stage with durable tables waits for all of them, so the next batch finds this one's
-        # records durable (the issuer forgets a serial's holder only once its record is).
-        await publish(app, records, flush=bool(stage.durable))
+        # The other tables' records and the outputs go out together; a stage with durable
+        # tables waits for all of them, so the next batch finds this one's records durable
+        # (the issuer forgets a serial's holder only once its record is).
+        return await publish(app, records, flush=bool(stage.durable))
     except KafkaError as exc:
-        if getattr(exc, "retriable", True) is False and "TooLarge" in type(exc).__name__:
-            raise PermanentError(f"a record the broker refuses: {exc}") from exc
-        raise DependencyUnavailable(f"cannot publish: {type(exc).__name__}: {exc}") from exc
+        raise _publish_error(exc) from exc
 
 
-async def publish(app: faust.App, records: Sequence[Record], flush: bool = False) -> None:
+async def _commit_after(app: faust.App, stage: Stage[Any], batch: Batch) -> None:
+    """Write the tables that follow the outputs (the certificates' records) and wait for
+    them: the batch is acknowledged only once they are durable."""
+    try:
+        if batch.apply(stage.after):
+            await app.producer.flush()
+    except KafkaError as exc:
+        raise _publish_error(exc) from exc
+
+
+def _publish_error(exc: KafkaError) -> EcoError:
+    if getattr(exc, "retriable", True) is False and "TooLarge" in type(exc).__name__:
+        return PermanentError(f"a record the broker refuses: {exc}")
+    return DependencyUnavailable(f"cannot publish: {type(exc).__name__}: {exc}")
+
+
+async def publish(app: faust.App, records: Sequence[Record], flush: bool = False) -> list[str]:
     """Send every record without waiting for each; then wait for all acknowledgements (with
-    ``flush``, also for the table records written before)."""
+    ``flush``, also for the table records written before). Where each record went
+    (``topic:partition:offset``), in order."""
     pending = []
     for topic, key, value, headers in records:
         pending.append(await raw_topic(app, topic).send(key=key, value=value, headers=headers))
     if flush:
         await app.producer.flush()
+    positions: list[str] = []
     if pending:  # every send's outcome retrieved; the first failure raised
         for outcome in await asyncio.gather(*pending, return_exceptions=True):
             if isinstance(outcome, BaseException):
                 raise outcome
+            positions.append(f"{outcome.topic}:{outcome.partition}:{outcome.offset}")
+    return positions
 
 
 async def publish_now(app: faust.App, envelope: Envelope, topic: str | None = None) -> None:

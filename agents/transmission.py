@@ -19,6 +19,7 @@ import faust
 
 from agents.deliveries import DeliveryRunner
 from agents.frame import Stage, json_table, keyed, run_stage
+from agents.records import position_of
 from connectors.customs.registry import CountryRegistry
 from connectors.customs.tls import customs_client_context
 from pipeline.events import Envelope
@@ -37,8 +38,7 @@ def install(app: faust.App, settings: Settings, registry: CountryRegistry | None
     async def transmit(admitted: dict[str, int], envelope: Envelope, now: datetime
                        ) -> Transition[dict[str, int]]:
         message = faust.current_event().message  # type: ignore[union-attr]
-        state, delivery = admission(admitted, envelope,
-                                    f"{message.topic}:{message.partition}:{message.offset}")
+        state, delivery = admission(admitted, envelope, position_of(message))
         if delivery is None:
             return Transition(state)
         connected = countries.connector_for(delivery.importing_country) is not None

@@ -15,13 +15,23 @@ under the same number.
 Each signed document is verified against the trust registry as it stands before its number is
 recorded: an office whose issuing authority was withdrawn issues nothing (Form E Rule 3), and
 the serial stays free for the next certificate.
+
+A certificate's record holds neither its signed XML nor its application document: the log
+does. It says where: ``document_at``, the request that carries the current version's
+application (the qualified verification, or the officer's correction), and ``xml_at``, the
+``eco.certificate.issued.v1`` event in ``eco.issuance`` that carries the current version's
+signed XML (its SHA-256 in ``xml_sha256``). The frame writes the record only once that event
+is acknowledged, and then knows its position (``located``). So a record found for a request
+means its events were published: a replay publishes nothing again. An officer's correction
+reads the current document back, a certified true copy the current XML (``reads``).
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -105,6 +115,15 @@ class Ledger:
 
 
 @dataclass(frozen=True)
+class Current:
+    """What an officer's request needs of the certificate's current version, read back from
+    where its record points (``reads``): the application document (JSON) and the signed XML."""
+
+    document: str | None = None
+    xml: str | None = None
+
+
+@dataclass(frozen=True)
 class Issuer:
     """How certificates are made: built and signed with the offices' keys (loaded once), and
     verified against the trust registry as it stands."""
@@ -143,12 +162,44 @@ def _trust_changed(trust: TrustRegistry, dated: datetime, signed: datetime) -> b
 def block_key(event: Envelope, record: Record | None) -> str | None:
     """The serial block an event may number in (``<sequence>:<year>``), or None."""
     if event.type == REQUESTED and record:
-        document = _document(str(record["document"]), event.subject)
-        return sequence_year_key(sequence_of(document, event.subject), _issued_at(event).year)
+        sequence = record.get("sequence") or sequence_of(
+            _document(str(record["document"]), event.subject), event.subject)
+        return sequence_year_key(str(sequence), _issued_at(event).year)
     if event.type == COMPLETED and event.data["verdict"] == "QUALIFIED" and not record:
         document = _document(event.data["document"], event.subject)
         return sequence_year_key(sequence_of(document, event.subject), _issued_at(event).year)
     return None
+
+
+def reads(event: Envelope, record: Record | None) -> dict[str, str]:
+    """What an officer's request must have read back from the log before it is decided, by
+    ``Current`` field: where the current version's document (a correction) or signed XML (a
+    certified true copy) is. A record of an earlier version of the pipeline holds them."""
+    if event.type != REQUESTED or not record:
+        return {}
+    action = event.data.get("action")
+    if action == versions.SUPERSEDE and "document" not in record:
+        return {"document": str(record.get("document_at") or "")}
+    if action == versions.CERTIFIED_TRUE_COPY and "document_xml" not in record:
+        # Empty while the version's issued event is not yet published (the same batch).
+        return {"xml": str(record.get("xml_at") or "")}
+    return {}
+
+
+def located(record: Record, event: Envelope, positions: Sequence[str]) -> Record:
+    """The record once ``event``'s outputs are published (``positions``, in order): the
+    version ``event`` issued points at its ``issued`` event, the last of them."""
+    if record.get("xml_at", "") is None and record.get("issued_by") == event.id and positions:
+        return {**record, "xml_at": positions[-1]}
+    return record
+
+
+def current_document(envelope: Envelope) -> str:
+    """The application document an event read back at ``document_at`` carries (a qualified
+    verification, or a correction), as the record held it: with its application id."""
+    document = dict(_document(str(envelope.data.get("document") or ""), envelope.subject))
+    document.setdefault("application_id", envelope.subject)
+    return json.dumps(document)
 
 
 def replayed(event: Envelope, record: Record) -> bool:
@@ -171,17 +222,20 @@ def recorded(record: Record | None, holder: str, application_id: str) -> bool:
     return holder == application_id or holder in record.get("requests", {})
 
 
-def issue(ledger: Ledger, event: Envelope, issuer: Issuer) -> Transition[Ledger]:
-    """Issue the certificate of a qualified verification, or act on an officer's request; a
-    replay finds its record and publishes the same events again, and stores the document."""
+def issue(ledger: Ledger, event: Envelope, issuer: Issuer, here: str = "",
+          current: Current | None = None) -> Transition[Ledger]:
+    """Issue the certificate of a qualified verification, or act on an officer's request
+    (``here``: where ``event`` is in the log; ``current``: what ``reads`` asked for). A replay
+    finds its record, whose events were published before it was written, and changes nothing."""
     if event.type == REQUESTED:
-        return _act(ledger, event, issuer)
+        return _act(ledger, event, issuer, here, current or Current())
     if event.type != COMPLETED or event.data["verdict"] != "QUALIFIED":
         return unchanged(ledger)
     application_id = event.subject
     record = ledger.record
     block = ledger.block
-    notes: tuple[Note, ...] = ()
+    if record:
+        return _replayed_legacy(ledger, event) if "document_xml" in record else unchanged(ledger)
     if not record:
         document = _document(event.data["document"], application_id)
         office = issuer.factory.office(str(document.get("issuing_office") or ""))
@@ -195,6 +249,7 @@ def issue(ledger: Ledger, event: Envelope, issuer: Issuer) -> Transition[Ledger]
         except SerialsExhausted as exhausted:  # a state of the application, not a dead letter
             return _refused(ledger, event, document, exhausted)
         certificate = issuer.in_force(built, office.code)
+        xml = certificate.xml.decode()
         record = {
             "certificate_number": certificate.number,
             "version": 1,
@@ -203,22 +258,45 @@ def issue(ledger: Ledger, event: Envelope, issuer: Issuer) -> Transition[Ledger]
             "importing_country": str(document["importer"]["country"]),
             "tenant": str(document.get("exporter", {}).get("id") or ""),
             "issued_at": issued_at.isoformat(),
-            "document_xml": certificate.xml.decode(),
             "signed": certificate.signed,
             "state": "ISSUED",
-            # What a later correction rebuilds from (Rule 10).
-            "document": event.data["document"],
+            "sequence": sequence_of(document, application_id),
+            # What a later correction rebuilds from (Rule 10): the items here, the document
+            # where this request is in the log.
+            "document_at": here,
             "items": versions.plain(event.data["items"]),
             "issued_retroactively": retroactive,
+            **_pending_xml(xml, event),
         }
-        notes = (_issued_note(record, serial),)
+    issued = events.new_envelope(
+        ISSUED, versions.issued_data(application_id, {**record, "document_xml": xml}),
+        source=SOURCE, subject=application_id, traceparent=event.traceparent,
+        id=derived_id(application_id, "issued", record["certificate_number"],
+                      str(record["version"])))
+    return Transition(Ledger(record, block), outputs=(Emit(issued),),
+                      documents=(_document_of(record, xml),),
+                      notes=(_issued_note(record, serial),))
+
+
+def _pending_xml(xml: str, event: Envelope) -> dict[str, Any]:
+    """A new version's XML as its record keeps it: its digest, the event it was issued for,
+    and where it will be in the log once published (``located``)."""
+    return {"xml_at": None, "xml_sha256": hashlib.sha256(xml.encode()).hexdigest(),
+            "issued_by": event.id}
+
+
+def _replayed_legacy(ledger: Ledger, event: Envelope) -> Transition[Ledger]:
+    """A record of an earlier version of the pipeline, which holds the signed XML and was
+    written with its events, not after them: publish them again."""
+    record = ledger.record or {}
+    application_id = event.subject
     issued = events.new_envelope(
         ISSUED, versions.issued_data(application_id, record), source=SOURCE,
         subject=application_id, traceparent=event.traceparent,
         id=derived_id(application_id, "issued", record["certificate_number"],
                       str(record["version"])))
-    return Transition(Ledger(record, block), outputs=(Emit(issued),),
-                      documents=(_document_of(record),), notes=notes)
+    return Transition(ledger, outputs=(Emit(issued),),
+                      documents=(_document_of(record, str(record["document_xml"])),))
 
 
 def _refused(ledger: Ledger, event: Envelope, document: Mapping[str, Any],
@@ -237,24 +315,30 @@ def release_on_failure(ledger: Ledger, event: Envelope, reason: str
                       dead_letter=reason)
 
 
-def _act(ledger: Ledger, event: Envelope, issuer: Issuer) -> Transition[Ledger]:
+def _act(ledger: Ledger, event: Envelope, issuer: Issuer, here: str, current: Current
+         ) -> Transition[Ledger]:
     """An officer's request: supersede with a correction, certified true copy, or revoke."""
     request = versions.OfficerRequest.from_event(event.id, event.data)
     application_id = event.subject
-    record = dict(ledger.record or {})
-    applied = record.get("requests", {}).get(request.request_id)
-    if applied is not None:  # a replay: publish what the request produced, again
-        # An older request keeps no signed XML (see _compact_requests): its issued event
-        # names a version superseded since, and only its other events are published again.
-        outputs = [versions.Output.from_json(o) for o in applied
-                   if o["type"] != ISSUED or "document_xml" in o["data"]]
+    stored = dict(ledger.record or {})
+    applied = stored.get("requests", {}).get(request.request_id)
+    if applied is not None:
+        # A replay: the record was written once the request's events were published. One of
+        # an earlier version of the pipeline may hold the signed XML of its issued event.
+        legacy = [versions.Output.from_json(o) for o in applied
+                  if o["type"] == ISSUED and "document_xml" in o["data"]]
+        if not legacy:
+            return unchanged(ledger)
+        outputs = [versions.Output.from_json(o) for o in applied]
         return Transition(ledger, outputs=_emits(outputs, application_id, event),
-                          documents=(_document_of(record),))
+                          documents=(_document_of(stored, str(stored["document_xml"])),))
+    record = _with_current(stored, current, application_id)
     versions.check_request(request, record)
     at = _issued_at(event)
     office = issuer.factory.office(record["issuing_office"])
     block = ledger.block
     serial: int | None = None
+    documents: tuple[Document, ...] = ()
     if request.action == versions.REVOKE:
         record, outputs = versions.revocation(record, request, at)
     else:
@@ -271,25 +355,50 @@ def _act(ledger: Ledger, event: Envelope, issuer: Issuer) -> Transition[Ledger]:
             certificate = issuer.in_force(issuer.factory.copy(
                 record["document_xml"].encode(), record["certificate_number"], office=office,
                 version=int(record["version"]) + 1, issued_at=at), office.code)
+        xml = certificate.xml.decode()
         record, outputs = versions.new_version(record, request, number=certificate.number,
-                                               xml=certificate.xml.decode(), issued_at=at)
-    record = _compact_requests(record, request.request_id)
+                                               xml=xml, issued_at=at)
+        documents = (_document_of(record, xml),)
+        record = {**record, **_pending_xml(xml, event)}
+        if request.action == versions.SUPERSEDE:
+            record = {**record, "document_at": here}
+            record.pop("document", None)
     note = Note("certificate_request_applied", fields={
         "action": request.action, "approved_by": request.approved_by, "serial": serial,
         "certificate_number": record["certificate_number"], "version": record["version"]})
-    return Transition(Ledger(record, block), outputs=_emits(outputs, application_id, event),
-                      documents=(_document_of(record),), notes=(note,))
+    return Transition(Ledger(_compact(record), block),
+                      outputs=_emits(outputs, application_id, event), documents=documents,
+                      notes=(note,))
 
 
-def _compact_requests(record: Record, request_id: str) -> dict[str, Any]:
-    """Keep each applied request's outputs, but not a signed document per correction: the
-    record holds the current version's XML once, and older requests keep their ids only."""
-    requests: dict[str, Any] = {}
-    for rid, outputs in dict(record.get("requests", {})).items():
-        requests[rid] = outputs if rid == request_id else [
-            {**o, "data": {k: v for k, v in o["data"].items() if k != "document_xml"}}
-            if isinstance(o, Mapping) and "data" in o else o for o in outputs]
-    return {**record, "requests": requests}
+def _with_current(record: dict[str, Any], current: Current, application_id: str
+                  ) -> dict[str, Any]:
+    """The record as a request's rules read it: with the current version's document and
+    signed XML where they were read back (``reads``)."""
+    found = dict(record)
+    if "sequence" not in found and "document" in found:  # a record of an earlier version
+        found["sequence"] = sequence_of(_document(str(found["document"]), application_id),
+                                        application_id)
+    if current.document is not None:
+        found["document"] = current.document
+    if current.xml is not None:
+        if hashlib.sha256(current.xml.encode()).hexdigest() != record.get("xml_sha256"):
+            raise BusinessRejection(
+                f"the signed XML at {record.get('xml_at')} is not that of certificate "
+                f"{record.get('certificate_number')} v{record.get('version')}")
+        found["document_xml"] = current.xml
+    return found
+
+
+def _compact(record: Record) -> dict[str, Any]:
+    """The record as the table keeps it: no signed XML (in ``eco.issuance``, at ``xml_at``),
+    and each applied request's outputs without it."""
+    requests = {rid: [
+        {**o, "data": {k: v for k, v in o["data"].items() if k != "document_xml"}}
+        if isinstance(o, Mapping) and "data" in o else o for o in outputs]
+        for rid, outputs in dict(record.get("requests", {})).items()}
+    kept = {k: v for k, v in record.items() if k != "document_xml"}
+    return {**kept, "requests": requests} if requests else kept
 
 
 def _emits(outputs: list[versions.Output], application_id: str, trigger: Envelope
@@ -299,9 +408,8 @@ def _emits(outputs: list[versions.Output], application_id: str, trigger: Envelop
         id=derived_id(*o.key_parts), traceparent=trigger.traceparent)) for o in outputs)
 
 
-def _document_of(record: Record) -> Document:
-    return Document(f"{record['certificate_number']}-v{record['version']}.xml",
-                    str(record["document_xml"]).encode())
+def _document_of(record: Record, xml: str) -> Document:
+    return Document(f"{record['certificate_number']}-v{record['version']}.xml", xml.encode())
 
 
 def _issued_note(record: Record, serial: int) -> Note:

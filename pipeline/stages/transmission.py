@@ -74,11 +74,6 @@ class PendingDelivery:
         record it came from (``source``), not in the schedule."""
         return replace(self, body="") if self.source else self
 
-    def source_position(self) -> tuple[str, int, int]:
-        """``source`` as topic, partition and offset."""
-        topic, partition, offset = self.source.rsplit(":", 2)
-        return topic, int(partition), int(offset)
-
     def to_json(self) -> dict[str, Any]:
         """The plain JSON kept in the durable retry schedule."""
         return asdict(self)

@@ -23,6 +23,7 @@ from tests.integration.harness import (
     eco,
     free_port,
     group_is_stable,
+    read_all,
     wait_for,
 )
 
@@ -130,6 +131,30 @@ def test_officer_requests_make_new_versions_and_a_revocation(one_worker: Stack,
     assert by_version[3]["supersedes"] == number
     assert "12 New Street, Hai Phong" in by_version[3]["document_xml"]
 
+    # Restarted, the worker has no certificate in memory: a copy reads the current version's
+    # signed XML back from eco.issuance, where the issuer's record says it is.
+    stack.stop("worker")
+    stack.start_worker("worker", "verification", "issuance", "status")
+    copied = eco(stack, "certificate", "copy", app_id, "--approved-by", "officer-17",
+                 "--reason", "original lost again", "--number",
+                 by_version[3]["certificate_number"])
+    assert copied.returncode == 0, copied.stderr
+    wait_for(lambda: len({e.data["version"] for e in versions()}) == 4, 60, "the second copy")
+    fourth = {e.data["version"]: e.data for e in versions()}[4]
+    assert fourth["certificate_number"] == by_version[3]["certificate_number"]
+    assert "CERTIFIED TRUE COPY" in fourth["document_xml"]
+    assert "12 New Street, Hai Phong" in fourth["document_xml"]
+    assert '"what": "xml"' in stack.log("worker").split("issuer_read_back", 1)[-1]
+    # The issuer's records hold where the XML and the document are, never them.
+    changelog = [r for r in read_all(stack, "eco-test-issuance-issued-changelog")
+                 if r.value and app_id.encode() in (r.key or b"")]
+    assert len(changelog) >= 4, changelog
+    for record in changelog:
+        stored = json.loads(record.value)
+        assert "document_xml" not in json.dumps(stored) and "document" not in stored
+        assert stored["xml_at"].startswith("eco.issuance:")
+    assert json.loads(changelog[-1].value)["version"] == 4
+
     revoked = eco(stack, "certificate", "revoke", app_id, "--approved-by", "officer-9",
                   "--reason", "issued in error", "--number", by_version[3]["certificate_number"])
     assert revoked.returncode == 0, revoked.stderr
@@ -140,7 +165,8 @@ def test_officer_requests_make_new_versions_and_a_revocation(one_worker: Stack,
     wait_for(lambda: "eco.certificate.revoked.v1" in kinds(), 60, "the revocation")
     superseded = [e.data for e in decoded(stack, "eco.issuance", {app_id})
                   if e.type == "eco.certificate.superseded.v1"]
-    assert {(s["version"], s["superseded_by_version"]) for s in superseded} == {(1, 2), (2, 3)}
+    assert {(s["version"], s["superseded_by_version"]) for s in superseded} == {
+        (1, 2), (2, 3), (3, 4)}
     assert all(s["approved_by"] == "officer-17" for s in superseded)
     shown = eco(stack, "status", app_id)
     assert f"superseded by {by_version[3]['certificate_number']}" in shown.stdout, shown.stdout

@@ -9,6 +9,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from aiokafka.errors import (
@@ -90,9 +91,9 @@ class Topic:
     name: str
 
     async def send(self, key: bytes | None, value: bytes | None,
-                   headers: list[tuple[str, bytes]]) -> asyncio.Future[None]:
+                   headers: list[tuple[str, bytes]]) -> asyncio.Future[Any]:
         kafka = self.app.kafka
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         error = kafka.fail(self.name, key)
         if error is not None:
             kafka.stopped.append(STAGE_STOPPED.labels("faulty")._value.get())
@@ -101,7 +102,8 @@ class Topic:
         else:
             kafka.sent.append((self.name, key, value))
             kafka.journal.append(("sent", (self.name, key)))
-            done.set_result(None)
+            done.set_result(SimpleNamespace(topic=self.name, partition=0,
+                                            offset=len(kafka.sent) - 1))
         return done
 
 
@@ -244,3 +246,52 @@ def test_a_held_dead_letter_is_counted_once() -> None:
     before = STAGE_EVENTS.labels("faulty", "deadlettered")._value.get()
     _run(kafka, [_record(0, value=b"<xml>not avro</xml>")])
     assert STAGE_EVENTS.labels("faulty", "deadlettered")._value.get() - before == 1
+
+
+class JournaledTable(dict[str, Any]):
+    """A table whose writes go into the journal, in order with the sends and acks."""
+
+    def __init__(self, kafka: Kafka, name: str) -> None:
+        super().__init__()
+        self.kafka, self.name = kafka, name
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.kafka.journal.append((f"write {self.name}", key))
+        super().__setitem__(key, value)
+
+
+def test_tables_after_the_outputs_are_written_once_sent_with_where_the_outputs_went() -> None:
+    apps = _applications(3)
+    kafka = Kafka()
+    failures = iter([KafkaTimeoutError()])
+    kafka.fail = lambda topic, key: (next(failures, None)
+                                     if key == apps[2].subject.encode() else None)
+    tables = {"before": JournaledTable(kafka, "before"), "later": JournaledTable(kafka, "later")}
+
+    def transition(state: Any, envelope: Envelope, now: Any) -> Transition[Any]:
+        return Transition("decided", outputs=(Plain(OUT, envelope.subject, b"out"),))
+
+    def save(envelope: Envelope, state: Any, batch: frame.Batch) -> None:
+        batch.put("before", envelope.subject, state)
+        batch.put("later", envelope.subject, {"at": None})
+
+    def located(envelope: Envelope, positions: Any, batch: frame.Batch) -> None:
+        batch.put("later", envelope.subject, {"at": list(positions)})
+
+    stage = frame.Stage("faulty", ("eco.application",), tables, load=lambda e, b: None,
+                        decide=transition, save=save, after=("later",), located=located)
+    settings = replace(Settings(), retry_backoff=0.001, retry_attempts=3, batch_max=16)
+    app = App(kafka)
+    frame.run_stage(app, settings, stage)  # type: ignore[arg-type]
+    asyncio.run(app.agent_fun(Stream(kafka, [_record(i, a) for i, a in enumerate(apps)])))
+    kinds = [kind for kind, _ in kafka.journal]
+    failed = kinds.index("failed")
+    assert "write later" not in kinds[:failed]  # nothing recorded for a batch not yet sent
+    last_send = max(i for i, kind in enumerate(kinds) if kind == "sent")
+    first_later = kinds.index("write later")
+    assert first_later > last_send and kinds.index("ack") > max(
+        i for i, kind in enumerate(kinds) if kind == "write later")
+    sent = [k for t, k, _ in kafka.sent]
+    for app_ in apps:  # the position of the send that went through, the retry's
+        position = len(sent) - 1 - sent[::-1].index(app_.subject.encode())
+        assert tables["later"][app_.subject] == {"at": [f"{OUT}:0:{position}"]}

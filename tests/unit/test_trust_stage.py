@@ -13,7 +13,7 @@ from pipeline.topics import _configs
 
 def test_the_trust_stage_and_topic_are_wired() -> None:
     assert "trust" in STAGES
-    assert "eco.trust" in PUBLIC_TOPICS and RETAINED_TOPICS == ("eco.trust",)
+    assert "eco.trust" in PUBLIC_TOPICS and "eco.trust" in RETAINED_TOPICS
     assert _configs("eco.trust", set(), set(RETAINED_TOPICS)) == {
         "retention.ms": "-1", "retention.bytes": "-1"}
     assert _configs("eco.status", {"eco.status"}, set()) == {"cleanup.policy": "compact"}

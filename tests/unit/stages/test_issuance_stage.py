@@ -4,9 +4,13 @@ trust registry refuses."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,10 +25,14 @@ from pipeline.stages import Emit
 from pipeline.stages.issuance import (
     ISSUED,
     REQUESTS_TOPIC,
+    Current,
     Issuer,
     Ledger,
     block_key,
+    current_document,
     issue,
+    located,
+    reads,
     release_on_failure,
     replayed,
     route,
@@ -76,24 +84,112 @@ def test_a_certificate_takes_the_next_serial_and_the_date_of_its_verification(
     assert document.name == f"{step.state.record['certificate_number']}-v1.xml"
 
 
-def test_a_replay_publishes_the_same_certificate_and_stores_it_again(issuer: Issuer) -> None:
+def test_a_record_points_at_the_log_instead_of_holding_xml_and_document(
+        issuer: Issuer) -> None:
+    event = verified("02-acfta-kettles-th.json")
+    step = issue(Ledger(None, SerialBlock()), event, issuer, here="eco.issuance-requests:3:17")
+    record = step.state.record
+    assert record is not None
+    assert "document_xml" not in record and "document" not in record
+    assert record["document_at"] == "eco.issuance-requests:3:17"
+    [output] = step.outputs
+    assert isinstance(output, Emit)
+    xml = str(output.envelope.data["document_xml"])
+    assert record["xml_sha256"] == hashlib.sha256(xml.encode()).hexdigest()
+    assert record["xml_at"] is None and record["issued_by"] == event.id
+    # Once published: the issued event's position, for this event only.
+    other = replace(event, id="someone-else")
+    assert located(record, other, ["eco.issuance:3:90"]) is record
+    placed = located(record, event, ["eco.issuance:3:90"])
+    assert placed["xml_at"] == "eco.issuance:3:90"
+    assert located(placed, event, ["eco.issuance:3:91"]) is placed
+
+
+def test_a_replay_finds_its_record_and_changes_nothing(issuer: Issuer) -> None:
     event = verified("02-acfta-kettles-th.json")
     first = issue(Ledger(None, SerialBlock()), event, issuer)
-    # The record was written (and the serial block with it): the same event again.
+    # The record is written once the events are published: the same event again.
     again = issue(first.state, replace(event, time=datetime(2027, 1, 1, tzinfo=UTC)), issuer)
-    assert again.state.record == first.state.record
-    assert [o.envelope.id for o in again.outputs if isinstance(o, Emit)] == [
-        o.envelope.id for o in first.outputs if isinstance(o, Emit)]
-    assert again.documents == first.documents
+    assert again.state == first.state
+    assert not again.outputs and not again.documents
     # Not written before a crash: the block still holds the serial for the application.
     rebuilt = issue(Ledger(None, first.state.block), event, issuer)
     assert rebuilt.state.record is not None and first.state.record is not None
     assert rebuilt.state.record["certificate_number"] == first.state.record["certificate_number"]
+    [out1], [out2] = first.outputs, rebuilt.outputs
+    assert isinstance(out1, Emit) and isinstance(out2, Emit)
+    assert out1.envelope.id == out2.envelope.id
     # The wiring writes the record again for a replay (its changelog may have missed it).
     assert replayed(event, first.state.record)
     request = new_envelope("eco.certificate.requested.v1", {}, source="x", subject="A")
     assert not replayed(request, first.state.record)
     assert replayed(request, {**first.state.record, "requests": {request.id: []}})
+
+
+def test_a_record_of_an_earlier_version_with_its_xml_publishes_it_again(
+        issuer: Issuer) -> None:
+    event = verified("02-acfta-kettles-th.json")
+    first = issue(Ledger(None, SerialBlock()), event, issuer)
+    [output] = first.outputs
+    assert isinstance(output, Emit) and first.state.record is not None
+    xml = str(output.envelope.data["document_xml"])
+    legacy = {k: v for k, v in first.state.record.items()
+              if k not in ("xml_at", "xml_sha256", "issued_by", "document_at", "sequence")}
+    legacy = {**legacy, "document_xml": xml, "document": event.data["document"]}
+    again = issue(Ledger(legacy, first.state.block), event, issuer)
+    [emit] = again.outputs
+    assert isinstance(emit, Emit) and emit.envelope.id == output.envelope.id
+    assert emit.envelope.data["document_xml"] == xml
+    assert [d.content for d in again.documents] == [xml.encode()]
+    assert block_key(_request(legacy, "REVOKE"), legacy) == block_key(
+        _request(first.state.record, "REVOKE"), first.state.record)
+
+
+def _request(record: Mapping[str, Any], action: str, **data: Any) -> Envelope:
+    return new_envelope("eco.certificate.requested.v1", {
+        "application_id": "A", "action": action,
+        "certificate_number": record["certificate_number"], "reason": "asked",
+        "approved_by": "officer-1", **data}, source="x", subject="A")
+
+
+def test_a_request_reads_the_current_version_back_from_the_log(issuer: Issuer) -> None:
+    event = verified("02-acfta-kettles-th.json")
+    first = issue(Ledger(None, SerialBlock()), event, issuer, here="eco.issuance-requests:0:5")
+    [output] = first.outputs
+    assert isinstance(output, Emit) and first.state.record is not None
+    xml = str(output.envelope.data["document_xml"])
+    record = located(first.state.record, event, ["eco.issuance:0:9"])
+    copy = _request(record, "CERTIFIED_TRUE_COPY")
+    assert reads(copy, record) == {"xml": "eco.issuance:0:9"}
+    assert reads(copy, first.state.record) == {"xml": ""}  # not published yet
+    assert reads(_request(record, "REVOKE"), record) == {}
+    assert reads(event, record) == {}
+    # The XML read back must be the one the record names.
+    with pytest.raises(BusinessRejection, match="is not that of certificate"):
+        issue(Ledger(record, first.state.block), copy, issuer,
+              current=Current(xml=xml.replace("</", " </", 1)))
+    copied = issue(Ledger(record, first.state.block), copy, issuer, here="eco.x:0:1",
+                   current=Current(xml=xml))
+    assert copied.state.record is not None
+    assert copied.state.record["version"] == 2 and "document_xml" not in copied.state.record
+    assert copied.state.record["document_at"] == "eco.issuance-requests:0:5"  # the same
+    assert copied.state.record["xml_at"] is None
+    # A correction reads the current document; its own request then carries the document.
+    document = json.loads(event.data["document"])
+    document["items"][0]["marks"] = "CORRECTED"
+    fix = _request(copied.state.record, "SUPERSEDE", document=json.dumps(document))
+    assert reads(fix, copied.state.record) == {"document": "eco.issuance-requests:0:5"}
+    assert json.loads(current_document(event)) == json.loads(event.data["document"])
+    fixed = issue(Ledger(copied.state.record, copied.state.block), fix, issuer,
+                  here="eco.issuance-requests:0:8", current=Current(
+                      document=current_document(event)))
+    assert fixed.state.record is not None and fixed.state.record["version"] == 3
+    assert fixed.state.record["document_at"] == "eco.issuance-requests:0:8"
+    assert "document" not in fixed.state.record
+    assert all("document_xml" not in o["data"] for outputs in
+               fixed.state.record["requests"].values() for o in outputs)
+    # Replayed, the request finds itself applied: nothing again.
+    assert not issue(fixed.state, fix, issuer).outputs
 
 
 def test_a_refused_certificate_gives_its_serial_back(issuer: Issuer) -> None:
