@@ -356,7 +356,7 @@ async def _commit(app: faust.App, stage: Stage[Any], batch: Batch,
     positions of the records published, in order."""
     try:
         if stage.durable and batch.apply(stage.durable):
-            await app.producer.flush()
+            await flush_all(app)
         batch.apply([t for t in stage.tables if t not in stage.durable and t not in stage.after])
         if documents and stage.store is not None:
             await asyncio.get_running_loop().run_in_executor(None, stage.store, documents)
@@ -373,7 +373,7 @@ async def _commit_after(app: faust.App, stage: Stage[Any], batch: Batch) -> None
     them: the batch is acknowledged only once they are durable."""
     try:
         if batch.apply(stage.after):
-            await app.producer.flush()
+            await flush_all(app)
     except KafkaError as exc:
         raise _publish_error(exc) from exc
 
@@ -392,7 +392,9 @@ async def publish(app: faust.App, records: Sequence[Record], flush: bool = False
     for topic, key, value, headers in records:
         pending.append(await raw_topic(app, topic).send(key=key, value=value, headers=headers))
     if flush:
-        await app.producer.flush()
+        await flush_all(app)
+    else:
+        send_now(app.producer)
     positions: list[str] = []
     if pending:  # every send's outcome retrieved; the first failure raised
         for outcome in await asyncio.gather(*pending, return_exceptions=True):
@@ -400,6 +402,33 @@ async def publish(app: faust.App, records: Sequence[Record], flush: bool = False
                 raise outcome
             positions.append(f"{outcome.topic}:{outcome.partition}:{outcome.offset}")
     return positions
+
+
+async def flush_all(app: faust.App) -> None:
+    """Wait until everything produced so far is acknowledged, sending it at once."""
+    producer: Any = app.producer
+    buffer = getattr(producer, "buffer", None)
+    if buffer is not None:  # Faust's queue of table records, into the Kafka client
+        await buffer.flush()
+    send_now(producer)
+    await producer.flush()
+
+
+def send_now(producer: Any) -> None:
+    """Send what the Kafka client holds without waiting for its linger time
+    (``ECO_KAFKA_LINGER_MS``): the frame has sent a whole batch's records and now waits for
+    them, so lingering would only delay the batch. aiokafka's own ``flush`` waits out the
+    linger; its ``flush_for_commit`` closes the open record batches and wakes the sender,
+    which is what is done here, without waiting (aiokafka is pinned below 0.15)."""
+    accumulator = getattr(getattr(producer, "_producer", None), "_message_accumulator", None)
+    if accumulator is None:
+        return
+    for batches in accumulator._batches.values():
+        for record_batch in batches:
+            record_batch._builder.close()
+    waiter = accumulator._waiter_future
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 async def publish_now(app: faust.App, envelope: Envelope, topic: str | None = None) -> None:
