@@ -132,6 +132,10 @@ class Batch:
     def put(self, table: str, key: Any, value: Any) -> None:
         self._writes[(table, key)] = (_DELETED if value is None else value, self.current)
 
+    def writes(self) -> list[tuple[str, Any]]:
+        """The (table, key) pairs this batch writes."""
+        return list(self._writes)
+
     def apply(self, tables: Iterable[str]) -> int:
         """Write this batch's values of ``tables`` (each for the event that decided it)."""
         names = set(tables)
@@ -164,9 +168,10 @@ class Stage(Generic[S]):
     save: Callable[[Envelope, S, Batch], None]
     on_failure: Callable[[S, Envelope, str], Transition[S] | None] | None = None
     durable: Sequence[str] = ()
-    # Tables written only once the outputs are acknowledged, each event's state told first
-    # where its outputs are (``located``, with their positions ``topic:partition:offset`` in
-    # order): a record there points at what the log holds instead of copying it.
+    # Tables written only once everything else of the batch (outputs, other tables) is
+    # acknowledged, each event's state told first where its outputs are (``located``, with
+    # their positions ``topic:partition:offset`` in order): a record there points at what the
+    # log holds instead of copying it, or says what is already durable elsewhere.
     after: Sequence[str] = ()
     located: Callable[[Envelope, Sequence[str], Batch], None] | None = None
     keyed_by_subject: bool = True
@@ -369,10 +374,14 @@ async def _commit(app: faust.App, stage: Stage[Any], batch: Batch,
 
 
 async def _commit_after(app: faust.App, stage: Stage[Any], batch: Batch) -> None:
-    """Write the tables that follow the outputs (the certificates' records) and wait for
-    them: the batch is acknowledged only once they are durable."""
+    """Write the tables that follow everything else (the certificates' records, the
+    deliveries admitted) once all the batch wrote and sent before is acknowledged, and wait
+    for them: the batch is acknowledged only once they are durable."""
     try:
-        if batch.apply(stage.after):
+        if any(table in stage.after for table, _ in batch.writes()):
+            await flush_all(app)  # the outputs and the other tables' records, the
+            # in-memory ones a stage's task wrote meanwhile included (the retry schedule)
+            batch.apply(stage.after)
             await flush_all(app)
     except KafkaError as exc:
         raise _publish_error(exc) from exc
