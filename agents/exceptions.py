@@ -53,10 +53,5 @@ def install(app: faust.App, settings: Settings) -> None:
         timer.noted(envelope.subject, watch)
 
     app.timer(settings.deadline_check_every, name="eco.exceptions.deadlines")(timer.tick)
-    # The watch is written once its alerts are published: a worker killed in between comes
-    # back without the watch's new state (its local store may be ahead of the changelog,
-    # not behind it), so the redelivered event raises the alert again (same id) instead of
-    # finding it raised.
     run_stage(app, settings, Stage("exceptions", TOPICS, tables, load, decide, save,
-                                   on_failure=transition.on_failure,
-                                   after=(AWAITING, VERIFYING)))
+                                   on_failure=transition.on_failure))

@@ -49,13 +49,9 @@ def install(app: faust.App, settings: Settings, registry: CountryRegistry | None
 
     # Clarifications are published to eco.transmission; the stage ignores its own outputs there.
     load, save = keyed(ADMITTED, default={})
-    # The admission is written only once the schedule's entry is durable: a worker killed
-    # in between comes back with neither (its local store may be ahead of the changelog),
-    # and the redelivered event admits the delivery again, instead of finding it admitted
-    # with no entry in the schedule.
     run_stage(app, settings, Stage("transmission", ["eco.issuance", "eco.transmission"],
                                    {ADMITTED: json_table(app, settings, ADMITTED, dict)},
-                                   load, transmit, save, after=(ADMITTED,)))
+                                   load, transmit, save))
 
     async def run_deliveries() -> None:
         await runner.run()

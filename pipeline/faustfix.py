@@ -32,9 +32,6 @@ Found with several workers sharing a consumer group while one of them is killed
    no record was processed since the last commit: a marker the client steps over after the
    last record of a partition was committed is committed too.
 
-4. **Restart sooner.** The committed offsets are fetched in one request, not one per
-   partition, and the table manager does not sleep a second before it starts.
-
 Redelivered events are harmless because every stage is idempotent on the event id.
 """
 
@@ -44,7 +41,6 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any
 
-from faust.tables import manager as faust_manager
 from faust.tables import recovery as faust_recovery
 from faust.transport import consumer as faust_consumer
 from faust.transport.drivers import aiokafka as faust_aiokafka
@@ -57,31 +53,10 @@ def _ours(tp: Any) -> bool:
     return str(tp.topic).startswith(PIPELINE_TOPIC_PREFIX)
 
 
-async def _seek_to_committed(consumer: Any) -> dict[Any, int | None]:
-    """aiokafka's ``seek_to_committed``, with the committed offsets of every assigned
-    partition fetched in one request: aiokafka asks for them one partition at a time, and a
-    worker holds some 250 (its topics' and its tables' changelogs'), so a restart waited
-    about 1.5 s for them."""
-    coordinator = getattr(consumer, "_coordinator", None)
-    subscription = getattr(consumer, "_subscription", None)
-    if coordinator is None or subscription is None:
-        return dict(await consumer.seek_to_committed())
-    partitions = list(subscription.assigned_partitions())
-    fetched = await coordinator.fetch_committed_offsets(partitions)
-    committed: dict[Any, int | None] = {}
-    for tp in partitions:
-        found = fetched.get(tp)
-        offset = None if found is None or found.offset == -1 else int(found.offset)
-        committed[tp] = offset
-        if offset and offset > 0:
-            consumer.seek(tp, offset)
-    return committed
-
-
 async def _seek_to_committed_or_beginning(consumer: Any) -> dict[Any, int | None]:
     """Seek to the committed offsets; where there is none, or the records it points at
     are gone (retention), seek to the first record there is and report that position."""
-    committed: dict[Any, int | None] = await _seek_to_committed(consumer)
+    committed: dict[Any, int | None] = dict(await consumer.seek_to_committed())
     ours = [tp for tp in committed if _ours(tp)]
     if ours:
         for tp, first in (await consumer.beginning_offsets(ours)).items():
@@ -282,14 +257,6 @@ async def _patched_add_gap(self: Any, tp: Any, offset_from: int, offset_to: int)
         await _faust_add_gap(self, tp, offset_from, offset_to)
 
 
-async def _patched_tables_on_start(self: Any) -> None:
-    """Faust's ``TableManager.on_start`` without its one-second sleep first (a pause for
-    tables declared late; the pipeline declares every table before the worker starts)."""
-    if not self.should_stop:
-        await self._update_channels()
-        await self.recovery.start()
-
-
 def apply() -> None:
     """Install the corrections once per process (called when the Faust app is created)."""
     global _applied
@@ -306,5 +273,4 @@ def apply() -> None:
     consumer.seek = _patched_seek  # type: ignore[method-assign]
     delegate = faust_consumer.ThreadDelegateConsumer
     delegate._getmany = _patched_getmany  # type: ignore[method-assign]
-    faust_manager.TableManager.on_start = _patched_tables_on_start  # type: ignore[method-assign]
     _applied = True

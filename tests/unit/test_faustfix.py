@@ -132,8 +132,6 @@ def test_the_corrections_are_installed_by_the_app() -> None:
     assert Recovery.on_recovery_completed is faustfix._patched_on_recovery_completed
     assert Consumer._new_offset is faustfix._patched_new_offset
     assert Consumer._add_gap is faustfix._patched_add_gap
-    from faust.tables.manager import TableManager
-    assert TableManager.on_start is faustfix._patched_tables_on_start
 
 
 class _Kafka:
@@ -243,28 +241,3 @@ def test_a_partition_with_only_a_hole_since_a_restart_is_among_those_faust_commi
     faustfix.record_holes(consumer, {}, {OURS: 8})
     assert OURS in consumer._acked
     assert faustfix._patched_new_offset(consumer, OURS) == 8
-
-
-class _Coordinator:
-    def __init__(self, committed: dict[TP, int]) -> None:
-        self.committed, self.requests = committed, 0
-
-    async def fetch_committed_offsets(self, tps: list[TP]) -> dict[TP, Any]:
-        self.requests += 1
-        return {tp: SimpleNamespace(offset=self.committed[tp]) for tp in tps
-                if tp in self.committed}
-
-
-def test_the_committed_offsets_are_fetched_in_one_request() -> None:
-    tps = [TP("eco.application", p) for p in range(12)] + [THEIRS]
-    kafka = _Kafka({}, {tp: 0 for tp in tps})
-    coordinator = _Coordinator({tps[0]: 7, tps[1]: -1, tps[2]: 0, THEIRS: 4})
-    kafka._coordinator = coordinator  # type: ignore[attr-defined]
-    kafka._subscription = SimpleNamespace(  # type: ignore[attr-defined]
-        assigned_partitions=lambda: set(tps))
-    positions = asyncio.run(faustfix._seek_to_committed_or_beginning(kafka))
-    assert coordinator.requests == 1
-    assert positions[tps[0]] == 7 and positions[THEIRS] == 4
-    # No commit (none, -1 or 0): read from the first record, as before.
-    assert all(positions[tp] == 0 for tp in tps[1:12])
-    assert kafka.seeks[tps[0]] == 7 and kafka.seeks[THEIRS] == 4
