@@ -132,10 +132,6 @@ class Batch:
     def put(self, table: str, key: Any, value: Any) -> None:
         self._writes[(table, key)] = (_DELETED if value is None else value, self.current)
 
-    def writes(self) -> list[tuple[str, Any]]:
-        """The (table, key) pairs this batch writes."""
-        return list(self._writes)
-
     def apply(self, tables: Iterable[str]) -> int:
         """Write this batch's values of ``tables`` (each for the event that decided it)."""
         names = set(tables)
@@ -171,7 +167,7 @@ class Stage(Generic[S]):
     # Tables written only once everything else of the batch (outputs, other tables) is
     # acknowledged, each event's state told first where its outputs are (``located``, with
     # their positions ``topic:partition:offset`` in order): a record there points at what the
-    # log holds instead of copying it, or says what is already durable elsewhere.
+    # log holds instead of copying it.
     after: Sequence[str] = ()
     located: Callable[[Envelope, Sequence[str], Batch], None] | None = None
     keyed_by_subject: bool = True
@@ -368,20 +364,17 @@ async def _commit(app: faust.App, stage: Stage[Any], batch: Batch,
         # The other tables' records and the outputs go out together; a stage with durable
         # tables waits for all of them, so the next batch finds this one's records durable
         # (the issuer forgets a serial's holder only once its record is).
-        return await publish(app, records, flush=bool(stage.durable))
+        return await publish(app, records, flush=bool(stage.durable or stage.after))
     except KafkaError as exc:
         raise _publish_error(exc) from exc
 
 
 async def _commit_after(app: faust.App, stage: Stage[Any], batch: Batch) -> None:
-    """Write the tables that follow everything else (the certificates' records, the
-    deliveries admitted) once all the batch wrote and sent before is acknowledged, and wait
-    for them: the batch is acknowledged only once they are durable."""
+    """Write the tables that follow everything else (the certificates' records; ``publish``
+    has flushed all the batch wrote and sent before), and wait for them: the batch is
+    acknowledged only once they are durable."""
     try:
-        if any(table in stage.after for table, _ in batch.writes()):
-            await flush_all(app)  # the outputs and the other tables' records, the
-            # in-memory ones a stage's task wrote meanwhile included (the retry schedule)
-            batch.apply(stage.after)
+        if batch.apply(stage.after):
             await flush_all(app)
     except KafkaError as exc:
         raise _publish_error(exc) from exc
