@@ -8,12 +8,14 @@ lives (:class:`Stage`). The frame takes the events a stage's partitions have rea
 2. applies the transitions in order, each to the state the previous ones left, in an
    overlay over the stage's tables (nothing is written yet); an event whose transition
    fails for good is dead-lettered with the reason, and the others go on;
-3. writes the overlay to the tables, those marked durable first (then flushes them: the
-   issuer's serial blocks, one write per sequence and year for the whole batch), stores the
-   batch's documents in an executor, and sends every output and dead letter without waiting
-   for each; then waits for all of the broker's acknowledgements together (a stage with
-   durable tables also for its other tables' records: the certificates);
-4. only then acknowledges the batch's records, so Faust commits past them.
+3. writes the overlay to the tables, those marked durable first (and waits for their
+   changelog records: the issuer's serial blocks, one write per sequence and year for the
+   whole batch), stores the batch's documents in an executor, and sends every output, dead
+   letter and changelog record without waiting for each; then waits for all of the
+   broker's acknowledgements together; a stage's ``after`` tables are written last, once
+   those are in, and waited for too (the certificates' records);
+4. only then acknowledges the batch's records, so Faust commits past them: a batch
+   acknowledged has its outputs and its state in Kafka.
 
 A retryable failure (``pipeline.errors.is_retryable``: timeouts, broker and connection
 errors, OS errors) makes the frame process the whole batch again after a back-off; the
@@ -112,8 +114,9 @@ class Batch:
     """The tables as one batch's transitions see them: reads fall through to the table,
     writes stay here until the frame writes them, in order, once the batch is decided."""
 
-    def __init__(self, tables: dict[str, Any]) -> None:
+    def __init__(self, tables: dict[str, Any], producer: Any = None) -> None:
         self._tables = tables
+        self._producer = producer
         self._writes: dict[tuple[str, Any], tuple[Any, Any]] = {}
         self.current: Any = None  # the Faust event being decided
 
@@ -132,29 +135,39 @@ class Batch:
     def put(self, table: str, key: Any, value: Any) -> None:
         self._writes[(table, key)] = (_DELETED if value is None else value, self.current)
 
-    def apply(self, tables: Iterable[str]) -> int:
-        """Write this batch's values of ``tables`` (each for the event that decided it)."""
+    def apply(self, tables: Iterable[str]) -> list[Any]:
+        """Write this batch's values of ``tables`` (each for the event that decided it). The
+        changelog records of these writes are returned (Faust's pending messages, in order)
+        instead of joining Faust's producer buffer: the frame sends them itself and waits for
+        exactly them (:func:`send_changelog`). The buffer is drained by one background task a
+        record at a time, behind every other stage's writes, and its ``flush`` gives up after
+        0.1 s without progress with records still in it."""
         names = set(tables)
-        count = 0
-        for (table, key), (value, event) in self._writes.items():
-            if table not in names:
-                continue
-            writing_for(event)
-            if value is _DELETED:
-                if key in self._tables[table]:
-                    del self._tables[table][key]
-            else:
-                self._tables[table][key] = value
-            count += 1
-        return count
+        changelog: list[Any] = []
+        if self._producer is not None:  # the writes below are synchronous: only theirs
+            self._producer.send_soon = changelog.append
+        try:
+            for (table, key), (value, event) in self._writes.items():
+                if table not in names:
+                    continue
+                writing_for(event)
+                if value is _DELETED:
+                    if key in self._tables[table]:
+                        del self._tables[table][key]
+                else:
+                    self._tables[table][key] = value
+        finally:
+            if self._producer is not None:
+                del self._producer.send_soon
+        return changelog
 
 
 @dataclass(frozen=True)
 class Stage(Generic[S]):
     """One stage's wiring: its topics, its tables, and how an event's state is read from the
-    batch, decided and written back. ``durable`` tables are written and flushed before the
-    other tables and before any output; ``on_failure`` may turn a permanent failure into a
-    state change plus a dead letter."""
+    batch, decided and written back. ``durable`` tables are written, and acknowledged by the
+    broker, before the other tables and before any output; ``on_failure`` may turn a
+    permanent failure into a state change plus a dead letter."""
 
     name: str
     topics: Sequence[str]
@@ -281,7 +294,7 @@ def _decode(event: Any, stage: Stage[Any]) -> _Item:
 
 async def _apply(app: faust.App, settings: Settings, stage: Stage[Any], log: Any,
                  items: list[_Item]) -> None:
-    batch = Batch(stage.tables)
+    batch = Batch(stage.tables, app.producer)
     documents: list[Document] = []
     records: list[Record] = []
     reports: list[Callable[[], None]] = []  # logs and counts: once the batch is committed
@@ -353,31 +366,54 @@ def _report(stage: Stage[Any], log: Any, notes: Sequence[Note]) -> None:
 
 async def _commit(app: faust.App, stage: Stage[Any], batch: Batch,
                   documents: list[Document], records: list[Record]) -> list[str]:
-    """Write the batch's state, durable tables first; store its documents; publish. The
-    positions of the records published, in order."""
+    """Write the batch's state, durable tables first (and wait for them); store its
+    documents; publish. The positions of the records published, in order."""
     try:
-        if stage.durable and batch.apply(stage.durable):
-            await flush_all(app)
-        batch.apply([t for t in stage.tables if t not in stage.durable and t not in stage.after])
+        durable = batch.apply(stage.durable)
+        if durable:
+            await send_changelog(durable)
+            await acknowledged(app, durable)
+        changelog = batch.apply(
+            [t for t in stage.tables if t not in stage.durable and t not in stage.after])
+        await send_changelog(changelog)
         if documents and stage.store is not None:
             await asyncio.get_running_loop().run_in_executor(None, stage.store, documents)
-        # The other tables' records and the outputs go out together; a stage with durable
-        # tables waits for all of them, so the next batch finds this one's records durable
-        # (the issuer forgets a serial's holder only once its record is).
-        return await publish(app, records, flush=bool(stage.durable or stage.after))
+        # The tables' records and the outputs go out together and are waited for together:
+        # the batch is acknowledged only once its state is durable too, and the next batch
+        # finds this one's records durable (the issuer forgets a serial's holder only then).
+        return await publish(app, records, also=changelog)
     except KafkaError as exc:
         raise _publish_error(exc) from exc
 
 
 async def _commit_after(app: faust.App, stage: Stage[Any], batch: Batch) -> None:
-    """Write the tables that follow everything else (the certificates' records; ``publish``
-    has flushed all the batch wrote and sent before), and wait for them: the batch is
-    acknowledged only once they are durable."""
+    """Write the tables that follow everything else (the certificates' records, once their
+    events are acknowledged), and wait for them: the batch is acknowledged only once they
+    are durable."""
     try:
-        if batch.apply(stage.after):
-            await flush_all(app)
+        changelog = batch.apply(stage.after)
+        await send_changelog(changelog)
+        await acknowledged(app, changelog)
     except KafkaError as exc:
         raise _publish_error(exc) from exc
+
+
+async def send_changelog(changelog: Sequence[Any]) -> None:
+    """Hand the tables' changelog records to the Kafka client, in order, as Faust's producer
+    buffer would (without waiting for the broker)."""
+    for pending in changelog:
+        await pending.message.channel.publish_message(pending, wait=False)
+
+
+async def acknowledged(app: faust.App, pending: Sequence[Any]) -> list[Any]:
+    """Send what the Kafka client holds at once and wait for every one of ``pending``; the
+    first failure is raised once all have an outcome."""
+    send_now(app.producer)
+    outcomes = await asyncio.gather(*pending, return_exceptions=True) if pending else []
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome
+    return outcomes
 
 
 def _publish_error(exc: KafkaError) -> EcoError:
@@ -386,34 +422,16 @@ def _publish_error(exc: KafkaError) -> EcoError:
     return DependencyUnavailable(f"cannot publish: {type(exc).__name__}: {exc}")
 
 
-async def publish(app: faust.App, records: Sequence[Record], flush: bool = False) -> list[str]:
-    """Send every record without waiting for each; then wait for all acknowledgements (with
-    ``flush``, also for the table records written before). Where each record went
-    (``topic:partition:offset``), in order."""
+async def publish(app: faust.App, records: Sequence[Record],
+                  also: Sequence[Any] = ()) -> list[str]:
+    """Send every record without waiting for each; then wait for all acknowledgements, and for
+    those of ``also`` (changelog records already handed to the client). Where each record
+    went (``topic:partition:offset``), in order."""
     pending = []
     for topic, key, value, headers in records:
         pending.append(await raw_topic(app, topic).send(key=key, value=value, headers=headers))
-    if flush:
-        await flush_all(app)
-    else:
-        send_now(app.producer)
-    positions: list[str] = []
-    if pending:  # every send's outcome retrieved; the first failure raised
-        for outcome in await asyncio.gather(*pending, return_exceptions=True):
-            if isinstance(outcome, BaseException):
-                raise outcome
-            positions.append(f"{outcome.topic}:{outcome.partition}:{outcome.offset}")
-    return positions
-
-
-async def flush_all(app: faust.App) -> None:
-    """Wait until everything produced so far is acknowledged, sending it at once."""
-    producer: Any = app.producer
-    buffer = getattr(producer, "buffer", None)
-    if buffer is not None:  # Faust's queue of table records, into the Kafka client
-        await buffer.flush()
-    send_now(producer)
-    await producer.flush()
+    outcomes = await acknowledged(app, [*pending, *also])
+    return [f"{o.topic}:{o.partition}:{o.offset}" for o in outcomes[:len(pending)]]
 
 
 def send_now(producer: Any) -> None:

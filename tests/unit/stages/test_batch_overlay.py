@@ -1,5 +1,6 @@
 """The frame's batch overlay: a transition sees the writes of the ones before it in the batch,
-the tables see nothing until the batch is written, and durable tables can be written first."""
+the tables see nothing until the batch is written, durable tables can be written first, and
+the changelog records of a write are handed back to the frame, not to Faust's buffer."""
 
 from __future__ import annotations
 
@@ -11,6 +12,32 @@ from pipeline.events import new_envelope
 
 class Event:
     """What Faust's tables ask of the event they write for (weak-referenceable)."""
+
+
+class Producer:
+    """Faust's producer as a table uses it: every write queues its changelog record."""
+
+    def __init__(self) -> None:
+        self.buffered: list[Any] = []
+
+    def send_soon(self, record: Any) -> None:
+        self.buffered.append(record)
+
+
+class Table(dict[str, Any]):
+    """A table that sends a changelog record through the producer on every write."""
+
+    def __init__(self, producer: Producer, *args: Any) -> None:
+        super().__init__(*args)
+        self.producer = producer
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        super().__setitem__(key, value)
+        self.producer.send_soon((key, value))
+
+    def __delitem__(self, key: str) -> None:
+        super().__delitem__(key)
+        self.producer.send_soon((key, None))
 
 
 def envelope(subject: str) -> Any:
@@ -25,7 +52,7 @@ def test_reads_see_the_batch_writes_and_tables_only_see_them_when_applied() -> N
     batch.put("records", "a", {"n": 1})
     assert batch.get("blocks", "k") == 2 and batch.stored("blocks", "k") == 1
     assert tables == {"blocks": {"k": 1}, "records": {}}
-    assert batch.apply(["blocks"]) == 1
+    assert batch.apply(["blocks"]) == []  # plain dicts: no changelog
     assert tables == {"blocks": {"k": 2}, "records": {}}
     batch.apply(["records"])
     assert tables["records"] == {"a": {"n": 1}}
@@ -38,8 +65,23 @@ def test_a_state_back_to_its_default_deletes_the_key_and_an_unchanged_one_writes
     load, save = keyed("waiting")
     state = load(envelope("app-1"), batch)
     save(envelope("app-1"), state, batch)
-    assert batch.apply(["waiting"]) == 0
+    assert batch.apply(["waiting"]) == []
     save(envelope("app-1"), None, batch)
     assert batch.get("waiting", "app-1") is None
     batch.apply(["waiting"])
     assert tables["waiting"] == {}
+
+
+def test_the_changelog_records_of_a_write_come_back_to_the_frame_in_order() -> None:
+    producer = Producer()
+    tables = {"blocks": Table(producer, {"k": 1}), "records": Table(producer, {"old": 1})}
+    batch = Batch(tables, producer)  # type: ignore[arg-type]
+    batch.current = Event()
+    batch.put("blocks", "k", 2)
+    batch.put("records", "a", {"n": 1})
+    batch.put("records", "old", None)
+    assert batch.apply(["blocks"]) == [("k", 2)]
+    assert batch.apply(["records"]) == [("a", {"n": 1}), ("old", None)]
+    assert producer.buffered == []  # none went to the buffer
+    tables["records"]["b"] = 3  # a write outside a batch still does
+    assert producer.buffered == [("b", 3)]
