@@ -27,18 +27,20 @@ SANDBOX_DELAY = "0.05"
 
 @dataclass(frozen=True)
 class StackPorts:
-    """The four ports of one benchmark stack."""
+    """The five ports of one benchmark stack."""
 
     broker: int
     controller: int
     web: int
     sandbox: int
+    receiver: int
 
 
 def stack_environment(base: Mapping[str, str], home: Path, ports: StackPorts,
                       worker_path: Path | None = None) -> dict[str, str]:
     """The environment of every process of the stack: ``base`` with the stack's own data
     directory, ports and a one-hour response deadline, so no deadline alert fires mid-run;
+    the customs answer the callback receiver, as in a deployment, not the worker;
     ``worker_path`` runs the stack's processes from another checkout (to compare versions)."""
     return {
         **base,
@@ -50,7 +52,8 @@ def stack_environment(base: Mapping[str, str], home: Path, ports: StackPorts,
         "ECO_WORKER_WEB_PORT": str(ports.web),
         "ECO_SANDBOX_PORT": str(ports.sandbox),
         "ECO_SANDBOX_URL": f"http://127.0.0.1:{ports.sandbox}",
-        "ECO_CALLBACK_URL": f"http://127.0.0.1:{ports.web}",
+        "ECO_RECEIVER_PORT": str(ports.receiver),
+        "ECO_CALLBACK_URL": f"http://127.0.0.1:{ports.receiver}",
         "ECO_RESPONSE_DEADLINE": "1h",
         "ECO_EXAMINATION_DATE": "2026-05-20",  # the samples ship from May 2026
         "ECO_DEV_PKI": "true",
@@ -76,6 +79,8 @@ class BenchStack:
         /readyz answers 200, DependencyUnavailable if it dies or the deadline passes."""
         self.services.start("sandbox-customs", "sandbox-customs", "--delay", SANDBOX_DELAY)
         self.services.start_receiver()  # customs callbacks: a process of its own
+        self.services.wait_ready(f"http://127.0.0.1:{self.env['ECO_RECEIVER_PORT']}/readyz",
+                                 timeout)
         self.start_worker(timeout=timeout)
 
     def start_worker(self, name: str = "worker", port: int | None = None,
@@ -132,7 +137,7 @@ def fresh_stack(say: Callable[[str], None], worker_path: Path | None = None
     directory; everything started is stopped at the end, also on error."""
     with tempfile.TemporaryDirectory(prefix="eco-bench-") as scratch:
         home = Path(scratch)
-        ports = StackPorts(free_port(), free_port(), free_port(), free_port())
+        ports = StackPorts(free_port(), free_port(), free_port(), free_port(), free_port())
         stack = BenchStack(home, stack_environment(os.environ, home, ports, worker_path))
         try:
             say(f"starting a broker at {stack.bootstrap} ...")

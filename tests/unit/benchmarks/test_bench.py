@@ -104,11 +104,14 @@ def test_json_carries_settings_figures_ratios_and_notes() -> None:
 
 def test_stack_environment_points_every_service_at_its_own_ports(tmp_path: Path) -> None:
     env = stack_environment({"PATH": "/bin", "ECO_SANDBOX_URL": "http://elsewhere"}, tmp_path,
-                            StackPorts(broker=1001, controller=1002, web=1003, sandbox=1004))
+                            StackPorts(broker=1001, controller=1002, web=1003, sandbox=1004,
+                                       receiver=1005))
     assert env["PATH"] == "/bin"
     assert env["ECO_KAFKA_BOOTSTRAP"] == "127.0.0.1:1001"
     assert env["ECO_KAFKA_CONTROLLER_PORT"] == "1002"
-    assert env["ECO_CALLBACK_URL"] == "http://127.0.0.1:1003"
+    assert env["ECO_WORKER_WEB_PORT"] == "1003"
+    assert env["ECO_CALLBACK_URL"] == "http://127.0.0.1:1005"  # the receiver, not the worker
+    assert env["ECO_RECEIVER_PORT"] == "1005"
     assert env["ECO_SANDBOX_URL"] == "http://127.0.0.1:1004"
     assert env["ECO_DATA_DIR"] == str(tmp_path / "data")
     assert env["ECO_RESPONSE_DEADLINE"] == "1h"
