@@ -1,10 +1,13 @@
 """Structured logging: structlog events, one per line, context bound per message.
 
-Everything goes through one stdlib handler with structlog's ``ProcessorFormatter``: the
-pipeline's own events (``structlog.get_logger``) and the records of Faust, mode and aiokafka,
-so a log shipper reads one format. The format is JSON lines, or structlog's readable console
-form when stderr is a terminal (``ECO_LOG_FORMAT=auto``, the default; ``json`` or ``console``
-force one). Before rendering, :func:`redact` removes secrets and whole documents.
+Everything is rendered by one renderer and written to one stream, so a log shipper reads one
+format: the records of Faust, mode and aiokafka through a stdlib handler with structlog's
+``ProcessorFormatter``, and the pipeline's own events (``structlog.get_logger``) by structlog
+alone, rendered once and written to that handler's stream (the stdlib's record, caller lookup
+and formatter cost more than the line itself on a stage's hot path). The format is JSON
+lines, or structlog's readable console form when stderr is a terminal
+(``ECO_LOG_FORMAT=auto``, the default; ``json`` or ``console`` force one). Before rendering,
+:func:`redact` removes secrets and whole documents.
 """
 
 from __future__ import annotations
@@ -97,6 +100,17 @@ def formatter(console: bool = False) -> structlog.stdlib.ProcessorFormatter:
     )
 
 
+class _NoLock:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+_NO_LOCK = _NoLock()
+
+
 def _keep(logger: Any, method: str, event_dict: EventDict) -> EventDict:
     return event_dict
 
@@ -132,20 +146,49 @@ def configure_logging(level: str = "info", fmt: str = "auto",
                       libraries: str = "warning") -> None:
     """Configure structlog and the stdlib for this process."""
     logging.config.dictConfig(logging_config(level, fmt, libraries))
+    console = use_console(fmt)
+    renderer: Processor = (structlog.dev.ConsoleRenderer(colors=True) if console
+                           else structlog.processors.JSONRenderer(sort_keys=True))
     structlog.configure(
         processors=[
-            structlog.stdlib.filter_by_level,
             *SHARED,
             structlog.processors.StackInfoRenderer(),
-            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+            structlog.processors.format_exc_info if not console else _keep,
+            renderer,
         ],
-        wrapper_class=structlog.stdlib.BoundLogger,
-        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.make_filtering_bound_logger(_level(level)),
+        logger_factory=handler_streams,
         cache_logger_on_first_use=True,
     )
 
 
-def get_logger(name: str) -> structlog.stdlib.BoundLogger:
-    logger: structlog.stdlib.BoundLogger = structlog.get_logger(name)
-    return logger
+class HandlerStream:
+    """structlog's logger of one name: writes each rendered line to the stream of the root
+    logger's handler (under its lock, so a library's line never splits one of ours), as the
+    stdlib would, or to stderr before logging is configured."""
+
+    def __init__(self, name: str = "") -> None:
+        self.name = name
+
+    def msg(self, message: str) -> None:
+        handlers = logging.root.handlers
+        handler = handlers[0] if handlers else None
+        stream = getattr(handler, "stream", None)
+        if handler is None or stream is None:
+            sys.stderr.write(message + "\n")
+            return
+        with handler.lock or _NO_LOCK:
+            stream.write(message + "\n")
+            stream.flush()
+
+    log = debug = info = warn = warning = err = error = critical = exception = fatal = msg
+
+
+def handler_streams(*args: Any) -> HandlerStream:
+    """The logger factory: ``structlog.get_logger(name)`` gives a logger of that name."""
+    return HandlerStream(str(args[0]) if args else "")
+
+
+def get_logger(name: str) -> Any:
+    return structlog.get_logger(name)
 

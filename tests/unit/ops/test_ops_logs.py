@@ -5,12 +5,13 @@ from __future__ import annotations
 import io
 import json
 import logging
+import logging.config
 from collections.abc import Iterator
 
 import pytest
 import structlog
 
-from pipeline.logs import configure_logging, library_level, redact, use_console
+from pipeline.logs import configure_logging, library_level, logging_config, redact, use_console
 
 
 @pytest.fixture
@@ -92,3 +93,35 @@ def test_console_form_on_a_terminal_json_otherwise() -> None:
 def test_libraries_log_errors_only_unless_asked_for_more() -> None:
     assert library_level("warning") == logging.ERROR
     assert library_level("info") == logging.INFO
+
+
+def test_the_pipeline_and_its_libraries_share_one_stream_in_order_and_below_level_is_dropped(
+        captured: io.StringIO) -> None:
+    log = structlog.get_logger("eco.stage")
+    log.info("first", n=1)
+    logging.getLogger("faust.tables").error("second")
+    log.debug("dropped: below the level")
+    try:
+        raise ValueError("broken")
+    except ValueError:
+        log.exception("third")
+    found = lines(captured)
+    assert [(f["logger"], f["event"]) for f in found] == [
+        ("eco.stage", "first"), ("faust.tables", "second"), ("eco.stage", "third")]
+    assert found[2]["level"] == "error" and "ValueError: broken" in str(found[2]["exception"])
+
+
+def test_the_worker_reconfiguring_logging_keeps_the_pipeline_lines_on_its_handler() -> None:
+    first, second = io.StringIO(), io.StringIO()
+    configure_logging("info", "json")
+    logging.getLogger().handlers[0].setStream(first)  # type: ignore[attr-defined]
+    log = structlog.get_logger("eco.stage")
+    log.info("before")
+    # Faust's worker applies the same dictConfig again when it starts: a new handler.
+    logging.config.dictConfig(logging_config("info", "json"))
+    logging.getLogger().handlers[0].setStream(second)  # type: ignore[attr-defined]
+    log.info("after")
+    structlog.reset_defaults()
+    logging.getLogger().handlers.clear()
+    assert [json.loads(x)["event"] for x in first.getvalue().splitlines()] == ["before"]
+    assert [json.loads(x)["event"] for x in second.getvalue().splitlines()] == ["after"]
