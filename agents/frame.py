@@ -29,8 +29,10 @@ dead-lettered.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import inspect
+import itertools
 import random
 import time
 import weakref
@@ -53,6 +55,7 @@ from pipeline.metrics import (
     CERTIFICATES_ISSUED,
     STAGE_BATCH_SIZE,
     STAGE_EVENTS,
+    STAGE_PHASE_SECONDS,
     STAGE_SECONDS,
     STAGE_STOPPED,
     record_alert,
@@ -104,6 +107,36 @@ def json_table(app: faust.App, settings: Settings, name: str, default: Callable[
                      options=options)
 
 
+_COLLECTED: contextvars.ContextVar[list[Any] | None] = contextvars.ContextVar(
+    "eco_changelog_collected", default=None)
+_WATCHED: contextvars.ContextVar[list[Any] | None] = contextvars.ContextVar(
+    "eco_changelog_watched", default=None)
+
+
+def route_changelog(producer: Any) -> None:
+    """Let the frame see the changelog records of table writes (once per producer). Within
+    :meth:`Batch.apply` (this task only) a record is collected for the frame to send itself,
+    instead of joining Faust's producer buffer; while a transition is decided, the records of
+    tables written outside the overlay (the delivery runner's schedule) join the buffer as
+    usual and the batch waits for them too. Elsewhere nothing changes."""
+    if getattr(producer, "_eco_routed", False):
+        return
+    buffered = producer.send_soon
+
+    def send_soon(pending: Any) -> None:
+        collected = _COLLECTED.get()
+        if collected is not None:
+            collected.append(pending)
+            return
+        buffered(pending)
+        watched = _WATCHED.get()
+        if watched is not None:
+            watched.append(pending)
+
+    producer.send_soon = send_soon
+    producer._eco_routed = True
+
+
 def writing_for(event: Any) -> None:
     """Make ``event`` the one Faust's tables write for: a table's changelog record goes to the
     partition of the event being processed, and a batch holds events of several partitions."""
@@ -114,9 +147,9 @@ class Batch:
     """The tables as one batch's transitions see them: reads fall through to the table,
     writes stay here until the frame writes them, in order, once the batch is decided."""
 
-    def __init__(self, tables: dict[str, Any], producer: Any = None) -> None:
+    def __init__(self, tables: dict[str, Any]) -> None:
         self._tables = tables
-        self._producer = producer
+        self.watched: list[Any] = []  # buffered records of the batch's other writes
         self._writes: dict[tuple[str, Any], tuple[Any, Any]] = {}
         self.current: Any = None  # the Faust event being decided
 
@@ -139,13 +172,13 @@ class Batch:
         """Write this batch's values of ``tables`` (each for the event that decided it). The
         changelog records of these writes are returned (Faust's pending messages, in order)
         instead of joining Faust's producer buffer: the frame sends them itself and waits for
-        exactly them (:func:`send_changelog`). The buffer is drained by one background task a
-        record at a time, behind every other stage's writes, and its ``flush`` gives up after
-        0.1 s without progress with records still in it."""
+        exactly them (:func:`send_changelog`; :func:`route_changelog` must be installed). The
+        buffer is drained by one background task a record at a time, behind every other
+        stage's writes, and its ``flush`` gives up after 0.1 s without progress with records
+        still in it."""
         names = set(tables)
         changelog: list[Any] = []
-        if self._producer is not None:  # the writes below are synchronous: only theirs
-            self._producer.send_soon = changelog.append
+        token = _COLLECTED.set(changelog)
         try:
             for (table, key), (value, event) in self._writes.items():
                 if table not in names:
@@ -157,8 +190,7 @@ class Batch:
                 else:
                     self._tables[table][key] = value
         finally:
-            if self._producer is not None:
-                del self._producer.send_soon
+            _COLLECTED.reset(token)
         return changelog
 
 
@@ -294,12 +326,14 @@ def _decode(event: Any, stage: Stage[Any]) -> _Item:
 
 async def _apply(app: faust.App, settings: Settings, stage: Stage[Any], log: Any,
                  items: list[_Item]) -> None:
-    batch = Batch(stage.tables, app.producer)
+    route_changelog(app.producer)
+    batch = Batch(stage.tables)
     documents: list[Document] = []
     records: list[Record] = []
     reports: list[Callable[[], None]] = []  # logs and counts: once the batch is committed
     placed: list[tuple[_Item, int, int]] = []  # an event's outputs: records[start:end]
     now = datetime.now(UTC)
+    started = time.perf_counter()
     for item in items:
         message = item.event.message
         item_log = log.bind(topic=message.topic, partition=message.partition,
@@ -315,6 +349,7 @@ async def _apply(app: faust.App, settings: Settings, stage: Stage[Any], log: Any
         writing_for(item.event)
         state: Any = _DELETED
         failure: BaseException | None = None
+        watching = _WATCHED.set(batch.watched)
         try:
             state = stage.load(envelope, batch)
             decided = stage.decide(state, envelope, now)
@@ -335,6 +370,8 @@ async def _apply(app: faust.App, settings: Settings, stage: Stage[Any], log: Any
                 continue
             transition, item.records, failure = fallback, [], exc
             stage.save(envelope, transition.state, batch)
+        finally:
+            _WATCHED.reset(watching)
         documents.extend(transition.documents)
         if stage.located is not None and item.records:
             placed.append((item, len(records), len(records) + len(item.records)))
@@ -344,14 +381,19 @@ async def _apply(app: faust.App, settings: Settings, stage: Stage[Any], log: Any
             records.append(_dead_letter(stage, item, failure))
             reports.append(functools.partial(_deadlettered, stage, item_log, failure))
         reports.append(functools.partial(_report, stage, item_log, transition.notes))
-    positions = await _commit(app, stage, batch, documents, records)
+    phases = [("decide", started)]
+    positions = await _commit(app, stage, batch, documents, records, phases)
     if stage.located is not None:
         for item, start, end in placed:
             batch.current = item.event
             assert item.envelope is not None
             stage.located(item.envelope, positions[start:end], batch)
     if stage.after:
+        phases.append(("after", time.perf_counter()))
         await _commit_after(app, stage, batch)
+    phases.append(("", time.perf_counter()))
+    for (phase, begun), (_, ended) in itertools.pairwise(phases):
+        STAGE_PHASE_SECONDS.labels(stage.name, phase).observe(ended - begun)
     for report in reports:  # a batch tried again (a send failed) is reported once
         report()
 
@@ -365,14 +407,18 @@ def _report(stage: Stage[Any], log: Any, notes: Sequence[Note]) -> None:
 
 
 async def _commit(app: faust.App, stage: Stage[Any], batch: Batch,
-                  documents: list[Document], records: list[Record]) -> list[str]:
+                  documents: list[Document], records: list[Record],
+                  phases: list[tuple[str, float]]) -> list[str]:
     """Write the batch's state, durable tables first (and wait for them); store its
-    documents; publish. The positions of the records published, in order."""
+    documents; publish. The positions of the records published, in order. Each phase's
+    start is added to ``phases``."""
     try:
         durable = batch.apply(stage.durable)
         if durable:
+            phases.append(("durable", time.perf_counter()))
             await send_changelog(durable)
             await acknowledged(app, durable)
+        phases.append(("publish", time.perf_counter()))
         changelog = batch.apply(
             [t for t in stage.tables if t not in stage.durable and t not in stage.after])
         await send_changelog(changelog)
@@ -381,7 +427,7 @@ async def _commit(app: faust.App, stage: Stage[Any], batch: Batch,
         # The tables' records and the outputs go out together and are waited for together:
         # the batch is acknowledged only once its state is durable too, and the next batch
         # finds this one's records durable (the issuer forgets a serial's holder only then).
-        return await publish(app, records, also=changelog)
+        return await publish(app, records, also=[*changelog, *batch.watched])
     except KafkaError as exc:
         raise _publish_error(exc) from exc
 

@@ -48,10 +48,13 @@ def install(app: faust.App, settings: Settings, registry: CountryRegistry | None
             "importing_country": delivery.importing_country}),))
 
     # Clarifications are published to eco.transmission; the stage ignores its own outputs there.
+    # The admission is written last, once the schedule's records of the batch are in Kafka:
+    # a worker killed in between finds the delivery not admitted and admits it again (the
+    # schedule keeps one entry per delivery), never admitted with no entry in the schedule.
     load, save = keyed(ADMITTED, default={})
     run_stage(app, settings, Stage("transmission", ["eco.issuance", "eco.transmission"],
                                    {ADMITTED: json_table(app, settings, ADMITTED, dict)},
-                                   load, transmit, save))
+                                   load, transmit, save, after=(ADMITTED,)))
 
     async def run_deliveries() -> None:
         await runner.run()

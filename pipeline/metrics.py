@@ -94,6 +94,14 @@ STAGE_BATCH_SIZE = Histogram(
     ["stage"],
     buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500),
 )
+STAGE_PHASES = ("decide", "durable", "publish", "after")
+STAGE_PHASE_SECONDS = Histogram(
+    "eco_stage_batch_phase_seconds",
+    "Time one batch of a stage spent in each phase: deciding its transitions, waiting for its "
+    "durable tables, publishing its outputs and state, waiting for its after tables.",
+    ["stage", "phase"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
 STAGE_STOPPED = Gauge(
     "eco_stage_stopped",
     "1 while a stage cannot publish a batch's outputs or dead letters and holds its partitions.",
@@ -196,6 +204,8 @@ def stage_installed(stage: str, topics: Sequence[str]) -> None:
     for outcome in STAGE_OUTCOMES:
         STAGE_EVENTS.labels(stage, outcome)
     STAGE_SECONDS.labels(stage)
+    for phase in STAGE_PHASES:
+        STAGE_PHASE_SECONDS.labels(stage, phase)
     for reason in REASON_CLASSES:
         DEADLETTERS.labels(stage, reason)
     for topic in topics:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agents.frame import Batch, keyed
+from agents.frame import Batch, keyed, route_changelog
 from pipeline.events import new_envelope
 
 
@@ -74,8 +74,9 @@ def test_a_state_back_to_its_default_deletes_the_key_and_an_unchanged_one_writes
 
 def test_the_changelog_records_of_a_write_come_back_to_the_frame_in_order() -> None:
     producer = Producer()
+    route_changelog(producer)
     tables = {"blocks": Table(producer, {"k": 1}), "records": Table(producer, {"old": 1})}
-    batch = Batch(tables, producer)  # type: ignore[arg-type]
+    batch = Batch(tables)  # type: ignore[arg-type]
     batch.current = Event()
     batch.put("blocks", "k", 2)
     batch.put("records", "a", {"n": 1})
@@ -85,3 +86,36 @@ def test_the_changelog_records_of_a_write_come_back_to_the_frame_in_order() -> N
     assert producer.buffered == []  # none went to the buffer
     tables["records"]["b"] = 3  # a write outside a batch still does
     assert producer.buffered == [("b", 3)]
+
+
+def test_writes_while_a_transition_is_decided_are_buffered_and_watched_in_that_task_only(
+        ) -> None:
+    import asyncio
+
+    from agents import frame
+
+    producer = Producer()
+    route_changelog(producer)
+    route_changelog(producer)  # once per producer, however often asked
+    schedule = Table(producer)
+    watched: list[Any] = []
+
+    async def deciding() -> None:
+        token = frame._WATCHED.set(watched)
+        try:
+            schedule["due-1"] = {"delivery": "a"}
+            await asyncio.sleep(0)  # another task writes meanwhile
+            schedule["due-2"] = {"delivery": "b"}
+        finally:
+            frame._WATCHED.reset(token)
+
+    async def elsewhere() -> None:
+        schedule["other"] = 1
+
+    async def run() -> None:
+        await asyncio.gather(deciding(), elsewhere())
+
+    asyncio.run(run())
+    assert watched == [("due-1", {"delivery": "a"}), ("due-2", {"delivery": "b"})]
+    assert producer.buffered == [("due-1", {"delivery": "a"}), ("other", 1),
+                                 ("due-2", {"delivery": "b"})]  # all in the buffer, in order
