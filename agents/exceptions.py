@@ -47,9 +47,15 @@ def install(app: faust.App, settings: Settings) -> None:
         return decided
 
     def save(envelope: Envelope, watch: Watch, batch: Batch) -> None:
-        for table, value in ((AWAITING, watch.response), (VERIFYING, watch.verification)):
-            if value != batch.get(table, envelope.subject):
-                batch.put(table, envelope.subject, value)
+        values = ((AWAITING, watch.response), (VERIFYING, watch.verification))
+        changed = [(t, v) for t, v in values if v != batch.get(t, envelope.subject)]
+        if not changed:
+            # An event that changes nothing, as a redelivered one: the local store may hold
+            # what the changelog never received (a worker killed between the two), so the
+            # watch is written again, or a successor taking the partition would lack it.
+            changed = [(t, v) for t, v in values if v is not None]
+        for table, value in changed:
+            batch.put(table, envelope.subject, value)
         timer.noted(envelope.subject, watch)
 
     app.timer(settings.deadline_check_every, name="eco.exceptions.deadlines")(timer.tick)
