@@ -422,12 +422,20 @@ async def _commit(app: faust.App, stage: Stage[Any], batch: Batch,
         changelog = batch.apply(
             [t for t in stage.tables if t not in stage.durable and t not in stage.after])
         await send_changelog(changelog)
-        if documents and stage.store is not None:
-            await asyncio.get_running_loop().run_in_executor(None, stage.store, documents)
-        # The tables' records and the outputs go out together and are waited for together:
-        # the batch is acknowledged only once its state is durable too, and the next batch
-        # finds this one's records durable (the issuer forgets a serial's holder only then).
-        return await publish(app, records, also=[*changelog, *batch.watched])
+        # The documents are written in an executor while the outputs go out (a thread's file
+        # writes wait for the event loop's thread to let go of the interpreter, so they take
+        # longer than the broker's acknowledgements); the batch waits for both.
+        stored = (asyncio.get_running_loop().run_in_executor(None, stage.store, documents)
+                  if documents and stage.store is not None else None)
+        try:
+            # The tables' records and the outputs go out together and are waited for
+            # together: the batch is acknowledged only once its state is durable too, and the
+            # next batch finds this one's records durable (the issuer forgets a serial's
+            # holder only then).
+            return await publish(app, records, also=[*changelog, *batch.watched])
+        finally:
+            if stored is not None:
+                await stored
     except KafkaError as exc:
         raise _publish_error(exc) from exc
 
