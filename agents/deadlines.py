@@ -12,7 +12,7 @@ from typing import Any
 
 import faust
 
-from agents.frame import publish
+from agents.frame import faust_client, publish
 from pipeline import events
 from pipeline.events import Envelope
 from pipeline.metrics import AWAITING_RESPONSES, record_verification_replies
@@ -67,7 +67,9 @@ class DeadlineTimer:
                     due.append(envelope)
         for stale in [i for i, at in self.sent.items() if at < now - 10 * every]:
             del self.sent[stale]
-        await publish(self.app, [(DEADLINE_TOPIC, *events.to_record(e)) for e in due])
+        if due:
+            await publish(faust_client(self.app),
+                          [(DEADLINE_TOPIC, *events.to_record(e)) for e in due])
         AWAITING_RESPONSES.set(len(self.index))
         # Few entries: only certificates whose customs asked for a verification.
         record_verification_replies([v for v in self.verification.values() if v], now,

@@ -29,6 +29,7 @@ dead-lettered.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import functools
 import inspect
@@ -81,6 +82,7 @@ S = TypeVar("S")
 Headers = list[tuple[str, bytes]]
 Record = tuple[str, bytes | None, bytes | None, Headers]  # topic, key, value, headers
 MAX_BACKOFF = 10.0
+CLIENT_STOP_SECONDS = 5.0
 _DELETED = object()
 
 
@@ -119,9 +121,9 @@ def route_changelog(producer: Any) -> None:
     instead of joining Faust's producer buffer; while a transition is decided, the records of
     tables written outside the overlay (the delivery runner's schedule) join the buffer as
     usual and the batch waits for them too. Elsewhere nothing changes."""
-    if getattr(producer, "_eco_routed", False):
+    buffered = getattr(producer, "send_soon", None)
+    if buffered is None or getattr(producer, "_eco_routed", False):
         return
-    buffered = producer.send_soon
 
     def send_soon(pending: Any) -> None:
         collected = _COLLECTED.get()
@@ -229,9 +231,12 @@ class _Item:
     attempts: int = 0
 
 
-def run_stage(app: faust.App, settings: Settings, stage: Stage[Any]) -> None:
+def run_stage(app: faust.App, settings: Settings, stage: Stage[Any],
+              client: Callable[[Settings, str], Awaitable[Any]] | None = None) -> None:
     """Register ``stage`` as a Faust agent (concurrency 1, faust-streaming #606) over its
-    topics, applying its transitions in batches."""
+    topics, applying its transitions in batches; it publishes through a Kafka producer of its
+    own (``client``, by default :func:`stage_client`)."""
+    make_client = client or stage_client
     source = app.topic(*stage.topics, key_type=bytes, value_type=bytes,
                        key_serializer="raw", value_serializer="raw")
     log = structlog.get_logger("eco.stage").bind(stage=stage.name)
@@ -241,6 +246,7 @@ def run_stage(app: faust.App, settings: Settings, stage: Stage[Any]) -> None:
     async def agent(stream: faust.StreamT[bytes]) -> None:
         manual: Any = cast(Any, stream).noack()  # acknowledged here, batch by batch
         ready: asyncio.Queue[Any] = asyncio.Queue(maxsize=batch_max)
+        client = await make_client(settings, stage.name)
 
         async def feed() -> None:
             async for event in manual.events():
@@ -255,11 +261,15 @@ def run_stage(app: faust.App, settings: Settings, stage: Stage[Any]) -> None:
                 current = [e for e in batch if e.message.generation_id
                            == app.consumer_generation_id]  # as Faust skips a revoked read
                 if current:
-                    await _run(app, settings, stage, log, current)
+                    await _run(app, settings, stage, log, current, client)
                 for done in batch:
                     await manual.ack(done)
         finally:
             feeder.cancel()
+            # Whatever it still holds is of batches never acknowledged: read again after a
+            # restart. A broker that is gone must not hold the worker's stop.
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(client.stop(), CLIENT_STOP_SECONDS)
 
     agent.__name__ = agent.__qualname__ = f"{stage.name.replace('-', '_')}_agent"
     app.agent(source, name=f"eco.{stage.name}", concurrency=1)(agent)
@@ -279,21 +289,21 @@ async def _next(ready: asyncio.Queue[Any], feeder: asyncio.Future[None]) -> Any:
 
 
 async def _run(app: faust.App, settings: Settings, stage: Stage[Any], log: Any,
-               batch: list[Any]) -> None:
+               batch: list[Any], client: Any) -> None:
     started = time.perf_counter()
     items = [_decode(event, stage) for event in batch]
     tries = 0
     while True:
         tries += 1
         try:
-            await _apply(app, settings, stage, log, items)
+            await _apply(app, settings, stage, log, items, client)
             STAGE_STOPPED.labels(stage.name).set(0)
             break
         except PermanentError as exc:
             # A record the broker refuses: find its event by taking the batch one at a time.
             if len(items) > 1:
                 for item in items:
-                    await _run(app, settings, stage, log, [item.event])
+                    await _run(app, settings, stage, log, [item.event], client)
                 return
             items[0].envelope, items[0].error = None, exc
             continue
@@ -325,7 +335,7 @@ def _decode(event: Any, stage: Stage[Any]) -> _Item:
 
 
 async def _apply(app: faust.App, settings: Settings, stage: Stage[Any], log: Any,
-                 items: list[_Item]) -> None:
+                 items: list[_Item], client: Any) -> None:
     route_changelog(app.producer)
     batch = Batch(stage.tables)
     documents: list[Document] = []
@@ -382,7 +392,7 @@ async def _apply(app: faust.App, settings: Settings, stage: Stage[Any], log: Any
             reports.append(functools.partial(_deadlettered, stage, item_log, failure))
         reports.append(functools.partial(_report, stage, item_log, transition.notes))
     phases = [("decide", started)]
-    positions = await _commit(app, stage, batch, documents, records, phases)
+    positions = await _commit(app, client, stage, batch, documents, records, phases)
     if stage.located is not None:
         for item, start, end in placed:
             batch.current = item.event
@@ -390,7 +400,7 @@ async def _apply(app: faust.App, settings: Settings, stage: Stage[Any], log: Any
             stage.located(item.envelope, positions[start:end], batch)
     if stage.after:
         phases.append(("after", time.perf_counter()))
-        await _commit_after(app, stage, batch)
+        await _commit_after(client, stage, batch)
     phases.append(("", time.perf_counter()))
     for (phase, begun), (_, ended) in itertools.pairwise(phases):
         STAGE_PHASE_SECONDS.labels(stage.name, phase).observe(ended - begun)
@@ -406,7 +416,7 @@ def _report(stage: Stage[Any], log: Any, notes: Sequence[Note]) -> None:
     log.info("event_processed")  # one line per event per stage, context bound
 
 
-async def _commit(app: faust.App, stage: Stage[Any], batch: Batch,
+async def _commit(app: faust.App, client: Any, stage: Stage[Any], batch: Batch,
                   documents: list[Document], records: list[Record],
                   phases: list[tuple[str, float]]) -> list[str]:
     """Write the batch's state, durable tables first (and wait for them); store its
@@ -416,12 +426,12 @@ async def _commit(app: faust.App, stage: Stage[Any], batch: Batch,
         durable = batch.apply(stage.durable)
         if durable:
             phases.append(("durable", time.perf_counter()))
-            await send_changelog(durable)
-            await acknowledged(app, durable)
+            await send_changelog(client, durable)
+            await acknowledged(client, durable)
         phases.append(("publish", time.perf_counter()))
         changelog = batch.apply(
             [t for t in stage.tables if t not in stage.durable and t not in stage.after])
-        await send_changelog(changelog)
+        await send_changelog(client, changelog)
         # The documents are written in an executor while the outputs go out (a thread's file
         # writes wait for the event loop's thread to let go of the interpreter, so they take
         # longer than the broker's acknowledgements); the batch waits for both.
@@ -432,7 +442,9 @@ async def _commit(app: faust.App, stage: Stage[Any], batch: Batch,
             # together: the batch is acknowledged only once its state is durable too, and the
             # next batch finds this one's records durable (the issuer forgets a serial's
             # holder only then).
-            return await publish(app, records, also=[*changelog, *batch.watched])
+            if batch.watched:  # in Faust's buffer, then its producer: no linger either
+                send_now(app.producer)
+            return await publish(client, records, also=[*changelog, *batch.watched])
         finally:
             if stored is not None:
                 await stored
@@ -440,29 +452,79 @@ async def _commit(app: faust.App, stage: Stage[Any], batch: Batch,
         raise _publish_error(exc) from exc
 
 
-async def _commit_after(app: faust.App, stage: Stage[Any], batch: Batch) -> None:
+async def _commit_after(client: Any, stage: Stage[Any], batch: Batch) -> None:
     """Write the tables that follow everything else (the certificates' records, once their
     events are acknowledged), and wait for them: the batch is acknowledged only once they
     are durable."""
     try:
         changelog = batch.apply(stage.after)
-        await send_changelog(changelog)
-        await acknowledged(app, changelog)
+        await send_changelog(client, changelog)
+        await acknowledged(client, changelog)
     except KafkaError as exc:
         raise _publish_error(exc) from exc
 
 
-async def send_changelog(changelog: Sequence[Any]) -> None:
-    """Hand the tables' changelog records to the Kafka client, in order, as Faust's producer
-    buffer would (without waiting for the broker)."""
+async def stage_client(settings: Settings, stage: str) -> Any:
+    """A Kafka producer of the stage's own (started), for its outputs, dead letters and
+    table records. The Kafka client keeps one request in flight per connection: on Faust's one
+    producer every stage's batch waited behind the others' requests (the issuer's one serial
+    block behind a megabyte of certificates), so each stage has its connection, and the
+    broker works on their requests side by side. As Faust's: ``acks=all``, the worker's
+    linger and batch size (not idempotent: a batch the broker refuses, as a write the ACLs
+    deny, must leave the client usable for the retries; the stages de-duplicate), and the
+    security of every client (``pipeline.kafkaclient``)."""
+    from aiokafka import AIOKafkaProducer
+
+    from pipeline.app import PRODUCER_BATCH_BYTES
+    from pipeline.kafkaclient import client_options
+
+    client = AIOKafkaProducer(**client_options(settings.kafka_bootstrap, settings),
+                              client_id=f"{settings.app_id}-{stage}", acks="all",
+                              linger_ms=settings.kafka_linger_ms,
+                              max_batch_size=PRODUCER_BATCH_BYTES)
+    try:
+        await client.start()
+    except BaseException:
+        await client.stop()
+        raise
+    return client
+
+
+def faust_client(app: faust.App) -> Any:
+    """The Kafka producer under Faust's (for events published outside a batch)."""
+    return cast(Any, app.producer)._ensure_producer()
+
+
+async def send_changelog(client: Any, changelog: Sequence[Any]) -> None:
+    """Hand the tables' changelog records (Faust's pending messages, key and value already
+    serialized, partition chosen) to ``client``, in order, without waiting for the broker;
+    each pending message is resolved with its record's metadata once the broker has it, and
+    its callback called (the table's, which keeps the offset RocksDB has)."""
     for pending in changelog:
-        await pending.message.channel.publish_message(pending, wait=False)
+        message = pending.message
+        sent = await client.send(message.channel.get_topic_name(), message.value,
+                                 key=message.key, partition=message.partition,
+                                 headers=list(message.headers or ()) or None)
+        sent.add_done_callback(functools.partial(_changelog_sent, pending))
 
 
-async def acknowledged(app: faust.App, pending: Sequence[Any]) -> list[Any]:
-    """Send what the Kafka client holds at once and wait for every one of ``pending``; the
-    first failure is raised once all have an outcome."""
-    send_now(app.producer)
+def _changelog_sent(pending: Any, sent: asyncio.Future[Any]) -> None:
+    if pending.done():
+        return
+    if sent.cancelled():
+        pending.cancel()
+    elif sent.exception() is not None:
+        pending.set_exception(sent.exception())
+    else:
+        pending.set_result(sent.result())
+        if pending.message.callback:
+            pending.message.callback(pending)
+
+
+async def acknowledged(client: Any, pending: Sequence[Any]) -> list[Any]:
+    """Send what ``client`` holds at once and wait for every one of ``pending``; the first
+    failure is raised once all have an outcome."""
+    send_now(client)
     outcomes = await asyncio.gather(*pending, return_exceptions=True) if pending else []
     for outcome in outcomes:
         if isinstance(outcome, BaseException):
@@ -476,15 +538,15 @@ def _publish_error(exc: KafkaError) -> EcoError:
     return DependencyUnavailable(f"cannot publish: {type(exc).__name__}: {exc}")
 
 
-async def publish(app: faust.App, records: Sequence[Record],
+async def publish(client: Any, records: Sequence[Record],
                   also: Sequence[Any] = ()) -> list[str]:
-    """Send every record without waiting for each; then wait for all acknowledgements, and for
-    those of ``also`` (changelog records already handed to the client). Where each record
-    went (``topic:partition:offset``), in order."""
+    """Send every record through ``client`` (a Kafka producer) without waiting for each; then
+    wait for all acknowledgements, and for those of ``also`` (changelog records already handed
+    to a client). Where each record went (``topic:partition:offset``), in order."""
     pending = []
     for topic, key, value, headers in records:
-        pending.append(await raw_topic(app, topic).send(key=key, value=value, headers=headers))
-    outcomes = await acknowledged(app, [*pending, *also])
+        pending.append(await client.send(topic, value, key=key, headers=headers or None))
+    outcomes = await acknowledged(client, [*pending, *also])
     return [f"{o.topic}:{o.partition}:{o.offset}" for o in outcomes[:len(pending)]]
 
 
@@ -494,7 +556,8 @@ def send_now(producer: Any) -> None:
     them, so lingering would only delay the batch. aiokafka's own ``flush`` waits out the
     linger; its ``flush_for_commit`` closes the open record batches and wakes the sender,
     which is what is done here, without waiting (aiokafka is pinned below 0.15)."""
-    accumulator = getattr(getattr(producer, "_producer", None), "_message_accumulator", None)
+    client = getattr(producer, "_producer", producer)  # Faust's, or a Kafka producer
+    accumulator = getattr(client, "_message_accumulator", None)
     if accumulator is None:
         return
     for batches in accumulator._batches.values():
@@ -507,7 +570,10 @@ def send_now(producer: Any) -> None:
 
 async def publish_now(app: faust.App, envelope: Envelope, topic: str | None = None) -> None:
     """Publish one event outside a batch (a background task's), awaiting the broker's ack."""
-    await publish(app, [_record(Emit(envelope, topic=topic))])
+    try:
+        await publish(faust_client(app), [_record(Emit(envelope, topic=topic))])
+    except KafkaError as exc:
+        raise _publish_error(exc) from exc
 
 
 def _record(output: Output) -> Record:

@@ -90,21 +90,41 @@ class Topic:
     app: App
     name: str
 
-    async def send(self, key: bytes | None, value: bytes | None,
-                   headers: list[tuple[str, bytes]]) -> asyncio.Future[Any]:
-        kafka = self.app.kafka
+
+@dataclass
+class Client:
+    """The stage's Kafka producer: ``Kafka.fail`` says which send fails, and how."""
+
+    kafka: Kafka
+
+    async def send(self, topic: str, value: bytes | None, key: bytes | None = None,
+                   partition: int | None = None, headers: Any = None) -> asyncio.Future[Any]:
+        kafka = self.kafka
         done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        error = kafka.fail(self.name, key)
+        error = kafka.fail(topic, key)
         if error is not None:
             kafka.stopped.append(STAGE_STOPPED.labels("faulty")._value.get())
-            kafka.journal.append(("failed", (self.name, key)))
+            kafka.journal.append(("failed", (topic, key)))
             done.set_exception(error)
         else:
-            kafka.sent.append((self.name, key, value))
-            kafka.journal.append(("sent", (self.name, key)))
-            done.set_result(SimpleNamespace(topic=self.name, partition=0,
+            kafka.sent.append((topic, key, value))
+            kafka.journal.append(("sent", (topic, key)))
+            done.set_result(SimpleNamespace(topic=topic, partition=0,
                                             offset=len(kafka.sent) - 1))
         return done
+
+    async def stop(self) -> None:
+        self.kafka.journal.append(("client stopped", None))
+
+
+def install(app: App, settings: Settings, stage: frame.Stage[Any]) -> None:
+    """``run_stage`` with the test's Kafka producer."""
+
+    async def client(settings: Settings, name: str) -> Client:
+        assert name == stage.name
+        return Client(app.kafka)
+
+    frame.run_stage(app, settings, stage, client=client)  # type: ignore[arg-type]
 
 
 class Stream:
@@ -154,7 +174,7 @@ def _run(kafka: Kafka, batch: list[Event], decide: Callable[[Envelope], None] | 
                         decide=transition, save=lambda e, s, b: None)
     settings = replace(Settings(), retry_backoff=0.001, retry_attempts=3, batch_max=16)
     app = App(kafka)
-    frame.run_stage(app, settings, stage)  # type: ignore[arg-type]
+    install(app, settings, stage)
     asyncio.run(app.agent_fun(Stream(kafka, batch)))
     return decided
 
@@ -185,6 +205,7 @@ def test_a_failed_output_send_is_processed_again_and_acknowledged_only_once_sent
     assert kafka.stopped == [0.0, 0.0, 0.0, 1.0, 1.0, 1.0]  # stopped once retries ran out
     assert STAGE_STOPPED.labels("faulty")._value.get() == 0.0  # and no longer once sent
     assert {k for t, k, _ in kafka.sent if t == OUT} == {s.encode() for s in subjects}
+    assert kafka.journal[-1] == ("client stopped", None)  # the stage's producer, at the end
 
 
 def test_a_dead_letter_that_cannot_be_sent_holds_the_batch_unacknowledged() -> None:
@@ -282,7 +303,7 @@ def test_tables_after_the_outputs_are_written_once_sent_with_where_the_outputs_w
                         decide=transition, save=save, after=("later",), located=located)
     settings = replace(Settings(), retry_backoff=0.001, retry_attempts=3, batch_max=16)
     app = App(kafka)
-    frame.run_stage(app, settings, stage)  # type: ignore[arg-type]
+    install(app, settings, stage)
     asyncio.run(app.agent_fun(Stream(kafka, [_record(i, a) for i, a in enumerate(apps)])))
     kinds = [kind for kind, _ in kafka.journal]
     failed = kinds.index("failed")
