@@ -246,7 +246,7 @@ def run_stage(app: faust.App, settings: Settings, stage: Stage[Any],
     async def agent(stream: faust.StreamT[bytes]) -> None:
         manual: Any = cast(Any, stream).noack()  # acknowledged here, batch by batch
         ready: asyncio.Queue[Any] = asyncio.Queue(maxsize=batch_max)
-        client = await make_client(settings, stage.name)
+        client = await _started_client(make_client, settings, stage.name, log)
 
         async def feed() -> None:
             async for event in manual.events():
@@ -490,6 +490,22 @@ async def stage_client(settings: Settings, stage: str) -> Any:
     return client
 
 
+async def _started_client(make: Callable[[Settings, str], Awaitable[Any]], settings: Settings,
+                          stage: str, log: Any) -> Any:
+    """The stage's producer, started; tried again (with back-off) while the broker cannot be
+    reached, so a stage never ends for want of one."""
+    tries = 0
+    while True:
+        try:
+            return await make(settings, stage)
+        except (KafkaError, OSError) as exc:
+            tries += 1
+            delay = min(settings.retry_backoff * (2 ** min(tries - 1, 16)), MAX_BACKOFF)
+            log.warning("stage_client_unavailable", attempt=tries, delay_s=round(delay, 3),
+                        error=type(exc).__name__, reason=str(exc))
+            await asyncio.sleep(delay)
+
+
 def faust_client(app: faust.App) -> Any:
     """The Kafka producer under Faust's (for events published outside a batch)."""
     return cast(Any, app.producer)._ensure_producer()
@@ -502,9 +518,12 @@ async def send_changelog(client: Any, changelog: Sequence[Any]) -> None:
     its callback called (the table's, which keeps the offset RocksDB has)."""
     for pending in changelog:
         message = pending.message
+        headers = message.headers or None
+        if isinstance(headers, Mapping):
+            headers = list(headers.items()) or None
         sent = await client.send(message.channel.get_topic_name(), message.value,
                                  key=message.key, partition=message.partition,
-                                 headers=list(message.headers or ()) or None)
+                                 headers=headers)
         sent.add_done_callback(functools.partial(_changelog_sent, pending))
 
 
