@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -75,8 +75,10 @@ async def _consumer(bootstrap: str) -> AIOKafkaConsumer:
 
 async def read_topic(bootstrap: str, topic: str, *, follow: bool = False,
                      partitions: Sequence[int] | None = None,
-                     stop: Callable[[], bool] | None = None) -> AsyncIterator[Any]:
-    """Yield the records of ``topic`` from the start; without ``follow``, stop at its end."""
+                     stop: Callable[[], bool] | None = None,
+                     since: Mapping[int, int] | None = None) -> AsyncIterator[Any]:
+    """Yield the records of ``topic`` from the start (or, for the partitions in ``since``,
+    from those offsets); without ``follow``, stop at its end."""
     consumer = await _consumer(bootstrap)
     try:
         known = consumer.partitions_for_topic(topic)
@@ -89,6 +91,9 @@ async def read_topic(bootstrap: str, topic: str, *, follow: bool = False,
             return
         consumer.assign(chosen)
         await consumer.seek_to_beginning(*chosen)
+        for tp in chosen:
+            if since is not None and tp.partition in since:
+                consumer.seek(tp, since[tp.partition])
         ends = await consumer.end_offsets(chosen)
         while True:
             batch = await consumer.getmany(*chosen, timeout_ms=200)
@@ -99,6 +104,21 @@ async def read_topic(bootstrap: str, topic: str, *, follow: bool = False,
                 return
             if not follow and all([await _reached(consumer, tp, ends[tp]) for tp in chosen]):
                 return
+    finally:
+        await consumer.stop()
+
+
+async def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
+    """The offset after the last record of each partition of ``topic`` (none for a topic
+    that does not exist yet)."""
+    consumer = await _consumer(bootstrap)
+    try:
+        known = consumer.partitions_for_topic(topic)
+        if known is None:
+            await consumer._client.force_metadata_update()
+            known = consumer.partitions_for_topic(topic) or set()
+        ends = await consumer.end_offsets([TopicPartition(topic, p) for p in sorted(known)])
+        return {tp.partition: offset for tp, offset in ends.items()}
     finally:
         await consumer.stop()
 

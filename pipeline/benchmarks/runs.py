@@ -14,9 +14,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pipeline import feeds
 from pipeline.benchmarks.client import TOPIC, AvroWriter, Record, send_records, submitted_data
 from pipeline.benchmarks.endtoend import SAMPLES, SCRATCH_TOPIC, BenchStack
 from pipeline.benchmarks.observe import (
+    MILESTONES,
     RssSampler,
     consume_rate,
     latencies_ms,
@@ -94,6 +96,7 @@ class Load:
         self.writer = AvroWriter.of(SUBMITTED)
         self.documents = [read_document(SAMPLES / name)[0] for name in SAMPLE_NAMES]
         self.sent = 0  # applications submitted so far: the history a restart starts with
+        self.since: dict[str, dict[int, int]] = {}  # where the last send began, per topic
 
     def record(self, label: str, n: int) -> Record:
         app_id = f"bench-{self.run_id}-{label}-{n}"
@@ -104,15 +107,24 @@ class Load:
         return [f"bench-{self.run_id}-{label}-{n}" for n in range(count)]
 
     def send(self, label: str, count: int, rate: float | None = None) -> float:
+        """Send ``count`` applications; their milestones are looked for from here on."""
+        self.since = asyncio.run(_ends(self.stack.bootstrap))
         self.sent += count
         return asyncio.run(send_records(self.stack.bootstrap, TOPIC, rate=rate, count=count,
                                         make=lambda n: self.record(label, n)))
 
     def times(self, ids: list[str], milestone: str, timeout: float = 0.0
               ) -> dict[str, datetime]:
+        """When each of ``ids`` (of the last send) reached ``milestone``."""
         return asyncio.run(milestone_times(self.stack.bootstrap, ids, milestone,
-                                           timeout=timeout,
+                                           timeout=timeout, since=self.since,
                                            abort=lambda: bool(self.stack.dead())))
+
+
+async def _ends(bootstrap: str) -> dict[str, dict[int, int]]:
+    """The end offsets of the milestones' topics now."""
+    topics = {topic for topic, _, _ in MILESTONES.values()}
+    return {topic: await feeds.end_offsets(bootstrap, topic) for topic in sorted(topics)}
 
 
 def run_load(plan: LoadPlan, say: Callable[[str], None]) -> Measured:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from pipeline import feeds
 from pipeline.cli import EXIT_OK, EXIT_UNREACHABLE, main
 from pipeline.localkafka import LocalKafka, broker_address, wait_until_answers
 from pipeline.topics import create_topics
@@ -70,6 +71,10 @@ async def read_partition_zero(bootstrap: str) -> list[tuple[bytes | None, bytes 
         await consumer.stop()
 
 
+async def read_keys(bootstrap: str, since: dict[int, int] | None) -> list[bytes | None]:
+    return [record.key async for record in feeds.read_topic(bootstrap, TOPIC, since=since)]
+
+
 def test_broker_starts_serves_stops_and_keeps_its_data(
     kafka: LocalKafka, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -83,6 +88,11 @@ def test_broker_starts_serves_stops_and_keeps_its_data(
     assert asyncio.run(create_topics(kafka.bootstrap, [TOPIC], partitions=2)) == []
     asyncio.run(produce(kafka.bootstrap, b"APP-1", b"submitted"))
     assert asyncio.run(read_partition_zero(kafka.bootstrap)) == [(b"APP-1", b"submitted")]
+    since = asyncio.run(feeds.end_offsets(kafka.bootstrap, TOPIC))
+    assert since == {0: 1, 1: 0}
+    asyncio.run(produce(kafka.bootstrap, b"APP-2", b"submitted"))
+    assert asyncio.run(read_keys(kafka.bootstrap, since)) == [b"APP-2"]  # what came since
+    assert asyncio.run(read_keys(kafka.bootstrap, None)) == [b"APP-1", b"APP-2"]
 
     capsys.readouterr()
     assert main(["kafka", "status"]) == EXIT_OK
@@ -106,4 +116,5 @@ def test_broker_starts_serves_stops_and_keeps_its_data(
     assert "running at" in capsys.readouterr().out
     assert kafka.pid() not in (None, first_pid)
     assert kafka.files.cluster_id.read_text() == cluster_id
-    assert asyncio.run(read_partition_zero(kafka.bootstrap)) == [(b"APP-1", b"submitted")]
+    assert asyncio.run(read_partition_zero(kafka.bootstrap)) == [(b"APP-1", b"submitted"),
+                                                                (b"APP-2", b"submitted")]
