@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from types import MappingProxyType
 from typing import Any
 
 DELIVERED = "eco.transmission.delivered.v1"
@@ -50,14 +49,15 @@ class Awaited:
         return self.opened > self.decided
 
 
-@dataclass(frozen=True)
+@dataclass
 class Ledger:
     """Every certificate version seen, and the event ids already folded in (so a redelivered
-    event counts once)."""
+    event counts once). :func:`fold` updates it in place: a copy per event, made while the
+    topics are followed from their start, costs time in the length of the history for every
+    event (the receiver spent most of a core on it after 30,000 certificates)."""
 
-    entries: Mapping[CertificateKey, Awaited] = field(
-        default_factory=lambda: MappingProxyType({}))
-    seen: frozenset[str] = frozenset()
+    entries: dict[CertificateKey, Awaited] = field(default_factory=dict)
+    seen: set[str] = field(default_factory=set)
 
 
 def _moment(value: Any) -> float:
@@ -66,12 +66,14 @@ def _moment(value: Any) -> float:
 
 def fold(ledger: Ledger, event_id: str, event_type: str, subject: str,
          data: Mapping[str, Any], at: datetime) -> Ledger:
-    """The ledger after one event; events of other types, and ids already folded, change
-    nothing. ``at`` is the event's time, used when its data carries none."""
+    """The ledger after one event (``ledger`` itself, updated); events of other types, and ids
+    already folded, change nothing. ``at`` is the event's time, used when its data carries
+    none."""
     if event_id in ledger.seen or event_type not in (DELIVERED, CLARIFIED, RESPONDED):
         return ledger
     if event_type == RESPONDED and data.get("status") not in CLOSING:
-        return replace(ledger, seen=ledger.seen | {event_id})
+        ledger.seen.add(event_id)
+        return ledger
     key = CertificateKey(str(data["importing_country"]).upper(),
                          str(data["certificate_number"]), int(data["version"]))
     entry = ledger.entries.get(key) or Awaited(subject, key)
@@ -81,9 +83,9 @@ def fold(ledger: Ledger, event_id: str, event_type: str, subject: str,
         when = _moment(data.get("delivered_at") if event_type == DELIVERED else None) or _moment(at)
         entry = replace(entry, opened=entry.opened + 1,
                         waiting_since=max(entry.waiting_since, when))
-    entries = dict(ledger.entries)
-    entries[key] = entry
-    return Ledger(MappingProxyType(entries), ledger.seen | {event_id})
+    ledger.entries[key] = entry
+    ledger.seen.add(event_id)
+    return ledger
 
 
 def fold_all(ledger: Ledger, events: Iterable[tuple[str, str, str, Mapping[str, Any], datetime]]

@@ -102,3 +102,18 @@ def test_a_technical_rejection_ends_the_wait() -> None:
         ("r1", RESPONDED, "app-1", responded("TECH_REJECTED"), T0),
     ])
     assert not ledger.entries[KEY].awaiting
+
+
+def test_folding_updates_the_ledger_in_place_and_copies_nothing() -> None:
+    """Following the topics from their start folds every event of the history: each fold
+    must not copy the ledger (that made the receiver's work grow with the history)."""
+    ledger = Ledger()
+    entries, seen = ledger.entries, ledger.seen
+    for n in range(3):
+        number = f"E26000{n}"
+        assert fold(ledger, f"d{n}", DELIVERED, f"app-{n}", delivered(number=number),
+                    T0) is ledger
+        assert fold(ledger, f"r{n}", RESPONDED, f"app-{n}",
+                    responded("PREFERENCE_GIVEN", number=number), T0) is ledger
+    assert ledger.entries is entries and ledger.seen is seen
+    assert len(ledger.entries) == 3 and not any(e.awaiting for e in ledger.entries.values())
