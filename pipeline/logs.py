@@ -12,6 +12,7 @@ lines, or structlog's readable console form when stderr is a terminal
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import logging.config
@@ -100,17 +101,6 @@ def formatter(console: bool = False) -> structlog.stdlib.ProcessorFormatter:
     )
 
 
-class _NoLock:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-
-_NO_LOCK = _NoLock()
-
-
 def _keep(logger: Any, method: str, event_dict: EventDict) -> EventDict:
     return event_dict
 
@@ -177,7 +167,7 @@ class HandlerStream:
         if handler is None or stream is None:
             sys.stderr.write(message + "\n")
             return
-        with handler.lock or _NO_LOCK:
+        with handler.lock or contextlib.nullcontext():
             stream.write(message + "\n")
             stream.flush()
 
