@@ -246,6 +246,7 @@ def run_stage(app: faust.App, settings: Settings, stage: Stage[Any],
     async def agent(stream: faust.StreamT[bytes]) -> None:
         manual: Any = cast(Any, stream).noack()  # acknowledged here, batch by batch
         ready: asyncio.Queue[Any] = asyncio.Queue(maxsize=batch_max)
+        route_changelog(app.producer)  # once: the frame sends its tables' records itself
         client = await _started_client(make_client, settings, stage.name, log)
 
         async def feed() -> None:
@@ -273,6 +274,11 @@ def run_stage(app: faust.App, settings: Settings, stage: Stage[Any],
 
     agent.__name__ = agent.__qualname__ = f"{stage.name.replace('-', '_')}_agent"
     app.agent(source, name=f"eco.{stage.name}", concurrency=1)(agent)
+
+
+def backoff(settings: Settings, tries: int) -> float:
+    """Seconds to wait before try ``tries + 1``: doubling from ``ECO_RETRY_BACKOFF``, capped."""
+    return float(min(settings.retry_backoff * (2 ** min(tries - 1, 16)), MAX_BACKOFF))
 
 
 async def _next(ready: asyncio.Queue[Any], feeder: asyncio.Future[None]) -> Any:
@@ -311,8 +317,7 @@ async def _run(app: faust.App, settings: Settings, stage: Stage[Any], log: Any,
             if not is_retryable(exc):
                 raise
             STAGE_EVENTS.labels(stage.name, "retried").inc(len(items))
-            delay = min(settings.retry_backoff * (2 ** min(tries - 1, 16)), MAX_BACKOFF)
-            delay *= 1 + random.random() / 2
+            delay = backoff(settings, tries) * (1 + random.random() / 2)
             if tries >= settings.retry_attempts:
                 STAGE_STOPPED.labels(stage.name).set(1)
             log.warning("batch_retry" if tries < settings.retry_attempts else "stage_stopped",
@@ -336,7 +341,6 @@ def _decode(event: Any, stage: Stage[Any]) -> _Item:
 
 async def _apply(app: faust.App, settings: Settings, stage: Stage[Any], log: Any,
                  items: list[_Item], client: Any) -> None:
-    route_changelog(app.producer)
     batch = Batch(stage.tables)
     documents: list[Document] = []
     records: list[Record] = []
@@ -392,7 +396,7 @@ async def _apply(app: faust.App, settings: Settings, stage: Stage[Any], log: Any
             reports.append(functools.partial(_deadlettered, stage, item_log, failure))
         reports.append(functools.partial(_report, stage, item_log, transition.notes))
     phases = [("decide", started)]
-    positions = await _commit(app, client, stage, batch, documents, records, phases)
+    positions = await _commit(client, stage, batch, documents, records, phases)
     if stage.located is not None:
         for item, start, end in placed:
             batch.current = item.event
@@ -416,7 +420,7 @@ def _report(stage: Stage[Any], log: Any, notes: Sequence[Note]) -> None:
     log.info("event_processed")  # one line per event per stage, context bound
 
 
-async def _commit(app: faust.App, client: Any, stage: Stage[Any], batch: Batch,
+async def _commit(client: Any, stage: Stage[Any], batch: Batch,
                   documents: list[Document], records: list[Record],
                   phases: list[tuple[str, float]]) -> list[str]:
     """Write the batch's state, durable tables first (and wait for them); store its
@@ -442,8 +446,6 @@ async def _commit(app: faust.App, client: Any, stage: Stage[Any], batch: Batch,
             # together: the batch is acknowledged only once its state is durable too, and the
             # next batch finds this one's records durable (the issuer forgets a serial's
             # holder only then).
-            if batch.watched:  # in Faust's buffer, then its producer: no linger either
-                send_now(app.producer)
             return await publish(client, records, also=[*changelog, *batch.watched])
         finally:
             if stored is not None:
@@ -500,7 +502,7 @@ async def _started_client(make: Callable[[Settings, str], Awaitable[Any]], setti
             return await make(settings, stage)
         except (KafkaError, OSError) as exc:
             tries += 1
-            delay = min(settings.retry_backoff * (2 ** min(tries - 1, 16)), MAX_BACKOFF)
+            delay = backoff(settings, tries)
             log.warning("stage_client_unavailable", attempt=tries, delay_s=round(delay, 3),
                         error=type(exc).__name__, reason=str(exc))
             await asyncio.sleep(delay)

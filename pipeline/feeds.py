@@ -81,12 +81,8 @@ async def read_topic(bootstrap: str, topic: str, *, follow: bool = False,
     from those offsets); without ``follow``, stop at its end."""
     consumer = await _consumer(bootstrap)
     try:
-        known = consumer.partitions_for_topic(topic)
-        if known is None:
-            await consumer._client.force_metadata_update()  # topic may be new
-            known = consumer.partitions_for_topic(topic) or set()
-        chosen = [TopicPartition(topic, p) for p in sorted(known)
-                  if partitions is None or p in partitions]
+        chosen = [tp for tp in await _partitions_of(consumer, topic)
+                  if partitions is None or tp.partition in partitions]
         if not chosen:
             return
         consumer.assign(chosen)
@@ -113,14 +109,19 @@ async def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
     that does not exist yet)."""
     consumer = await _consumer(bootstrap)
     try:
-        known = consumer.partitions_for_topic(topic)
-        if known is None:
-            await consumer._client.force_metadata_update()
-            known = consumer.partitions_for_topic(topic) or set()
-        ends = await consumer.end_offsets([TopicPartition(topic, p) for p in sorted(known)])
+        ends = await consumer.end_offsets(await _partitions_of(consumer, topic))
         return {tp.partition: offset for tp, offset in ends.items()}
     finally:
         await consumer.stop()
+
+
+async def _partitions_of(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
+    """The partitions of ``topic``, in order (none for a topic that does not exist yet)."""
+    known = consumer.partitions_for_topic(topic)
+    if known is None:
+        await consumer._client.force_metadata_update()  # topic may be new
+        known = consumer.partitions_for_topic(topic) or set()
+    return [TopicPartition(topic, p) for p in sorted(known)]
 
 
 async def _reached(consumer: AIOKafkaConsumer, tp: TopicPartition, end: int) -> bool:
