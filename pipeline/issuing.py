@@ -19,6 +19,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from cryptography import x509
+
 from pipeline.certificate.devpki import generate_dev_pki
 from pipeline.certificate.document import build_certificate, certified_true_copy
 from pipeline.certificate.model import IssuingOffice, ItemCriterion
@@ -79,6 +81,7 @@ class CertificateFactory:
         self.dev_pki_dir = dev_pki_dir  # only with ECO_DEV_PKI=true
         self.formats = formats
         self._keys: dict[str, Signer] = {}
+        self._signers: dict[str, x509.Certificate] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CertificateFactory:
@@ -108,6 +111,13 @@ class CertificateFactory:
         if office.code not in self._keys:
             self._keys[office.code] = self.keys.load(office.code)
         return self._keys[office.code]
+
+    def signer_certificate(self, office: Office) -> x509.Certificate:
+        """The X.509 certificate of the office's key (parsed once)."""
+        if office.code not in self._signers:
+            self._signers[office.code] = x509.load_pem_x509_certificate(
+                self.signing_key(office).cert_pem)
+        return self._signers[office.code]
 
     def prepare_keys(self) -> None:
         """Before the first certificate: the development PKI when asked for, then every

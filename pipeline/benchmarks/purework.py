@@ -4,9 +4,10 @@ one core, without Kafka or HTTP. It is the ceiling the end-to-end rate is compar
 
 One journey: the submission is encoded, then decoded by each stage that reads it; the
 application is parsed and examined; the verification event is encoded and decoded by its
-readers; the certificate is numbered, built (XSD-valid), signed and verified against the trust
-registry; the issued, delivered and both customs-response events are encoded and decoded by
-each of their readers, as in the pipeline (``docs/architecture.md``, "Topics").
+readers; the certificate is numbered, built (XSD-valid), signed and its signer checked against
+the trust registry, as the issuer does (``pipeline.stages.issuance.Issuer``); the issued,
+delivered and both customs-response events are encoded and decoded by each of their readers,
+as in the pipeline (``docs/architecture.md``, "Topics").
 """
 
 from __future__ import annotations
@@ -20,12 +21,12 @@ from pathlib import Path
 from pipeline import events
 from pipeline.application import parse_application
 from pipeline.certificate.trust import TrustRegistry
-from pipeline.certificate.verification import verify_certificate
 from pipeline.issuing import CertificateFactory
 from pipeline.offices import load_offices
 from pipeline.origin.event import verification_data
 from pipeline.origin.examination import examine
 from pipeline.origin.rules import default_rulebook
+from pipeline.stages.issuance import Issuer
 from pipeline.submission import read_document, submission
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
@@ -57,6 +58,7 @@ class Journey:
         self.factory = CertificateFactory.development(load_offices(), home / "pki",
                                                       home / "documents")
         self.trust = TrustRegistry.from_dir(home / "pki" / "trust")
+        self.issuer = Issuer(self.factory, self.trust)
         self.rulebook = default_rulebook()
         self.documents = [read_document(SAMPLES / name)[0] for name in JOURNEY_SAMPLES]
         self.count = 0
@@ -82,7 +84,7 @@ class Journey:
         certificate = self.factory.issue(parsed, completed.data["items"], office=office,
                                          serial=self.count % 99999 + 1, version=1,
                                          issued_at=now, issued_retroactively=False)
-        verify_certificate(certificate.xml, self.trust)
+        self.issuer.in_force(certificate, office, now)
         common = {"application_id": app_id, "certificate_number": certificate.number,
                   "version": 1, "importing_country": str(parsed["importer"]["country"])}
         _hop(events.new_envelope("eco.certificate.issued.v1", {

@@ -36,14 +36,16 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from cryptography import x509
+
 from pipeline import events, versions
 from pipeline.certificate.numbering import SerialsExhausted, sequence_key, sequence_year_key
 from pipeline.certificate.trust import TrustRegistry
-from pipeline.certificate.verification import verify_certificate
 from pipeline.clock import issue_moment
 from pipeline.errors import BusinessRejection, InvalidApplication, Problem, SignatureInvalid
 from pipeline.events import Envelope
 from pipeline.issuing import CertificateFactory, IssuedDocument
+from pipeline.offices import Office
 from pipeline.stages import Document, Emit, Note, Transition, unchanged
 from pipeline.stages.alerts import derived_id
 from pipeline.stages.refusal import Cause, refusal
@@ -126,7 +128,7 @@ class Current:
 @dataclass(frozen=True)
 class Issuer:
     """How certificates are made: built and signed with the offices' keys (loaded once), and
-    verified against the trust registry as it stands."""
+    their signers checked against the trust registry as it stands."""
 
     factory: CertificateFactory
     trust: TrustRegistry
@@ -135,28 +137,34 @@ class Issuer:
     # a withdrawal refuses whatever is signed after it, even for an earlier application.
     signing_at: datetime | None = None
 
-    def in_force(self, certificate: IssuedDocument, office: str) -> IssuedDocument:
+    def in_force(self, certificate: IssuedDocument, office: Office,
+                 issued_at: datetime) -> IssuedDocument:
+        """``certificate``, if its office's signer is under an issuing authority of the
+        office's country in force on ``issued_at`` and at signing (Form E Rule 3); else
+        SignatureInvalid. The signature itself is not verified again: each office's key was
+        checked against its certificate when it was loaded (``pipeline.certificate
+        .officekeys``), and the document was built, validated and signed just now by this
+        code, so verifying it would only repeat the signing's work."""
         if certificate.signed:
+            signer = self.factory.signer_certificate(office)
             try:
-                # Built and validated against the XSD just before it was signed.
-                verified = verify_certificate(certificate.xml, self.trust, schema_checked=True)
-                if self.signing_at is not None and _trust_changed(
-                        self.trust, verified.issued_at, self.signing_at):
-                    verify_certificate(certificate.xml, self.trust, at=self.signing_at,
-                                       schema_checked=True)
+                for at in sorted({issued_at, self.signing_at or issued_at}):
+                    _authorised(self.trust, signer, office, at)
             except SignatureInvalid as exc:
                 raise SignatureInvalid(
                     f"certificate {certificate.number} version {certificate.version} of "
-                    f"office {office} not issued: {exc}") from exc
+                    f"office {office.code} not issued: {exc}") from exc
         return certificate
 
 
-def _trust_changed(trust: TrustRegistry, dated: datetime, signed: datetime) -> bool:
-    """Whether an authority came into force, was withdrawn or expired after ``dated`` and by
-    ``signed`` (only then can the two moments differ in what is in force)."""
-    return any(dated < moment <= signed for a in trust.authorities
-               for moment in (a.in_force_from, a.in_force_until,
-                              a.certificate.not_valid_after_utc) if moment is not None)
+def _authorised(trust: TrustRegistry, signer: x509.Certificate, office: Office,
+                at: datetime) -> None:
+    """The check ``verify_certificate`` makes of a certificate's signer, for one moment."""
+    authority = trust.authority_for(signer, at)
+    if authority.country != office.country:
+        raise SignatureInvalid(
+            f"the office is in {office.country} but its key is under {authority.name} of "
+            f"{authority.country}")
 
 
 def block_key(event: Envelope, record: Record | None) -> str | None:
@@ -248,7 +256,7 @@ def issue(ledger: Ledger, event: Envelope, issuer: Issuer, here: str = "",
                 issued_at=issued_at, issued_retroactively=retroactive)
         except SerialsExhausted as exhausted:  # a state of the application, not a dead letter
             return _refused(ledger, event, document, exhausted)
-        certificate = issuer.in_force(built, office.code)
+        certificate = issuer.in_force(built, office, issued_at)
         xml = certificate.xml.decode()
         record = {
             "certificate_number": certificate.number,
@@ -349,12 +357,12 @@ def _act(ledger: Ledger, event: Envelope, issuer: Issuer, here: str, current: Cu
                 document, record["items"], office=office, serial=serial,
                 version=int(record["version"]) + 1, issued_at=at,
                 issued_retroactively=bool(record.get("issued_retroactively")),
-                supersedes=record["certificate_number"]), office.code)
+                supersedes=record["certificate_number"]), office, at)
             request = replace(request, document=json.dumps(document))
         else:
             certificate = issuer.in_force(issuer.factory.copy(
                 record["document_xml"].encode(), record["certificate_number"], office=office,
-                version=int(record["version"]) + 1, issued_at=at), office.code)
+                version=int(record["version"]) + 1, issued_at=at), office, at)
         xml = certificate.xml.decode()
         record, outputs = versions.new_version(record, request, number=certificate.number,
                                                xml=xml, issued_at=at)

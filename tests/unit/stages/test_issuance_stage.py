@@ -13,8 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 
-from pipeline.certificate.trust import TrustRegistry
+from pipeline.certificate.trust import TrustRegistry, TrustUpdate
+from pipeline.certificate.verification import verify_certificate
 from pipeline.errors import BusinessRejection, SignatureInvalid
 from pipeline.events import Envelope, new_envelope
 from pipeline.issuing import CertificateFactory
@@ -201,3 +203,27 @@ def test_a_refused_certificate_gives_its_serial_back(issuer: Issuer) -> None:
     step = release_on_failure(Ledger(None, held), event, "withdrawn")
     assert step is not None and step.dead_letter == "withdrawn"
     assert step.state.block.serial_for("next", "next")[0] == 1
+
+
+def test_an_office_whose_key_is_under_another_countrys_authority_issues_nothing(
+        issuer: Issuer) -> None:
+    """The issuer checks each certificate's signer as ``verify_certificate`` would: an
+    authority re-registered for another country no longer covers a Chinese office."""
+    ca = next(iter(issuer.trust.authorities))
+    pem = ca.certificate.public_bytes(serialization.Encoding.PEM)
+    elsewhere = issuer.trust.apply_update(TrustUpdate("add", pem, NOW, country="VN"))
+    event = verified("04-acfta-frozen-fish-vn.json")
+    with pytest.raises(SignatureInvalid, match=r"office CN-.* not issued: the office is in CN "
+                                               r"but its key is under .* of VN"):
+        issue(Ledger(None, SerialBlock()), event, Issuer(issuer.factory, elsewhere))
+
+
+def test_what_the_issuer_lets_out_verifies(issuer: Issuer) -> None:
+    """The signature is not verified again at issue (the keys are checked when loaded): what
+    is issued verifies all the same, under the authority the issuer checked."""
+    step = issue(Ledger(None, SerialBlock()), verified("04-acfta-frozen-fish-vn.json"), issuer)
+    [issued] = [o.envelope for o in step.outputs
+                if isinstance(o, Emit) and o.envelope.type == ISSUED]
+    checked = verify_certificate(issued.data["document_xml"].encode(), issuer.trust)
+    assert checked.number == issued.data["certificate_number"]
+    assert checked.issuing_office.country == "CN"
