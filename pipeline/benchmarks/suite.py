@@ -78,8 +78,8 @@ def in_process_figures(seconds: float, say: Callable[[str], None]) -> list[Figur
         Figure("codec.verification_completed", codec, "events/s",
                f"verification.completed events encoded+decoded, {ITEMS} items"),
         Figure("pure_work.journeys", pure, "certificates/s",
-               "whole journeys computed in-process on one core: examine, build, sign, verify, "
-               "encode and decode every event"),
+               "whole journeys computed in-process on one core: examine, build, sign, check "
+               "the signer, encode and decode every event"),
     ]
 
 

@@ -12,9 +12,9 @@ certificate record and the serial block of the sequence and year
 request's time), never from the clock at processing: a replay builds the same certificate
 under the same number.
 
-Each signed document is verified against the trust registry as it stands before its number is
-recorded: an office whose issuing authority was withdrawn issues nothing (Form E Rule 3), and
-the serial stays free for the next certificate.
+The signer of each signed document is checked against the trust registry as it stands before
+its number is recorded: an office whose issuing authority was withdrawn issues nothing (Form E
+Rule 3), and the serial stays free for the next certificate.
 
 A certificate's record holds neither its signed XML nor its application document: the log
 does. It says where: ``document_at``, the request that carries the current version's
