@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -104,13 +104,16 @@ async def read_topic(bootstrap: str, topic: str, *, follow: bool = False,
         await consumer.stop()
 
 
-async def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
-    """The offset after the last record of each partition of ``topic`` (none for a topic
-    that does not exist yet)."""
+async def end_offsets(bootstrap: str, topics: Iterable[str]) -> dict[str, dict[int, int]]:
+    """Per topic, the offset after the last record of each partition (none for a topic that
+    does not exist yet), read with one consumer."""
     consumer = await _consumer(bootstrap)
     try:
-        ends = await consumer.end_offsets(await _partitions_of(consumer, topic))
-        return {tp.partition: offset for tp, offset in ends.items()}
+        found: dict[str, dict[int, int]] = {}
+        for topic in topics:
+            ends = await consumer.end_offsets(await _partitions_of(consumer, topic))
+            found[topic] = {tp.partition: offset for tp, offset in ends.items()}
+        return found
     finally:
         await consumer.stop()
 

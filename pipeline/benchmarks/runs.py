@@ -108,7 +108,8 @@ class Load:
 
     def send(self, label: str, count: int, rate: float | None = None) -> float:
         """Send ``count`` applications; their milestones are looked for from here on."""
-        self.since = asyncio.run(_ends(self.stack.bootstrap))
+        self.since = asyncio.run(feeds.end_offsets(
+            self.stack.bootstrap, sorted({topic for topic, _, _ in MILESTONES.values()})))
         self.sent += count
         return asyncio.run(send_records(self.stack.bootstrap, TOPIC, rate=rate, count=count,
                                         make=lambda n: self.record(label, n)))
@@ -119,12 +120,6 @@ class Load:
         return asyncio.run(milestone_times(self.stack.bootstrap, ids, milestone,
                                            timeout=timeout, since=self.since,
                                            abort=lambda: bool(self.stack.dead())))
-
-
-async def _ends(bootstrap: str) -> dict[str, dict[int, int]]:
-    """The end offsets of the milestones' topics now."""
-    topics = {topic for topic, _, _ in MILESTONES.values()}
-    return {topic: await feeds.end_offsets(bootstrap, topic) for topic in sorted(topics)}
 
 
 def run_load(plan: LoadPlan, say: Callable[[str], None]) -> Measured:

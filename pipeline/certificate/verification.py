@@ -30,7 +30,7 @@ from pipeline.certificate.signing import (
     RSA_SHA256,
     SHA256,
 )
-from pipeline.certificate.trust import TrustRegistry
+from pipeline.certificate.trust import IssuingAuthority, TrustRegistry
 from pipeline.errors import SignatureInvalid
 
 DS = f"{{{DSIG_NS}}}"
@@ -71,11 +71,12 @@ def verify_certificate(
     agreement = root.get("agreement", "")
     if root.find(FORMS[agreement]) is None:
         raise SignatureInvalid(f"certificate {number} says {agreement} but carries another form")
-    authority = trust.authority_for(signer, at or issued_at)
-    if authority.country != office.country or _child_text(root, "IssuedIn") != office.country:
+    authority = authorised_signer(trust, signer, office.country, at or issued_at,
+                                  f"certificate {number}")
+    if _child_text(root, "IssuedIn") != office.country:
         raise SignatureInvalid(
-            f"certificate {number} names an office in {office.country} but is signed under "
-            f"{authority.name} of {authority.country}"
+            f"certificate {number} names an office in {office.country} but says it was "
+            f"issued in {_child_text(root, 'IssuedIn')}"
         )
     supersedes = root.find(f"{ECO}Supersedes")
     return VerifiedCertificate(
@@ -88,6 +89,20 @@ def verify_certificate(
         authority=authority.name,
         supersedes=supersedes.text if supersedes is not None else None,
     )
+
+
+def authorised_signer(trust: TrustRegistry, signer: x509.Certificate, country: str,
+                      at: datetime, what: str) -> IssuingAuthority:
+    """The issuing authority under which ``signer`` signs for an office in ``country`` at
+    ``at`` (Form E Rule 3); SignatureInvalid naming ``what`` otherwise. The issuer checks the
+    signer of each certificate it makes with this too."""
+    authority = trust.authority_for(signer, at)
+    if authority.country != country:
+        raise SignatureInvalid(
+            f"{what} names an office in {country} but is signed under {authority.name} of "
+            f"{authority.country}"
+        )
+    return authority
 
 
 def _the_signature(root: etree._Element) -> etree._Element:

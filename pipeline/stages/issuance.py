@@ -36,11 +36,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from cryptography import x509
-
 from pipeline import events, versions
 from pipeline.certificate.numbering import SerialsExhausted, sequence_key, sequence_year_key
 from pipeline.certificate.trust import TrustRegistry
+from pipeline.certificate.verification import authorised_signer
 from pipeline.clock import issue_moment
 from pipeline.errors import BusinessRejection, InvalidApplication, Problem, SignatureInvalid
 from pipeline.events import Envelope
@@ -149,22 +148,13 @@ class Issuer:
             signer = self.factory.signer_certificate(office)
             try:
                 for at in sorted({issued_at, self.signing_at or issued_at}):
-                    _authorised(self.trust, signer, office, at)
+                    authorised_signer(self.trust, signer, office.country, at,
+                                      f"certificate {certificate.number}")
             except SignatureInvalid as exc:
                 raise SignatureInvalid(
                     f"certificate {certificate.number} version {certificate.version} of "
                     f"office {office.code} not issued: {exc}") from exc
         return certificate
-
-
-def _authorised(trust: TrustRegistry, signer: x509.Certificate, office: Office,
-                at: datetime) -> None:
-    """The check ``verify_certificate`` makes of a certificate's signer, for one moment."""
-    authority = trust.authority_for(signer, at)
-    if authority.country != office.country:
-        raise SignatureInvalid(
-            f"the office is in {office.country} but its key is under {authority.name} of "
-            f"{authority.country}")
 
 
 def block_key(event: Envelope, record: Record | None) -> str | None:

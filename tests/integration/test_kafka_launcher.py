@@ -88,8 +88,9 @@ def test_broker_starts_serves_stops_and_keeps_its_data(
     assert asyncio.run(create_topics(kafka.bootstrap, [TOPIC], partitions=2)) == []
     asyncio.run(produce(kafka.bootstrap, b"APP-1", b"submitted"))
     assert asyncio.run(read_partition_zero(kafka.bootstrap)) == [(b"APP-1", b"submitted")]
-    since = asyncio.run(feeds.end_offsets(kafka.bootstrap, TOPIC))
-    assert since == {0: 1, 1: 0}
+    ends = asyncio.run(feeds.end_offsets(kafka.bootstrap, [TOPIC, "eco.not-yet"]))
+    assert ends == {TOPIC: {0: 1, 1: 0}, "eco.not-yet": {}}
+    since = ends[TOPIC]
     asyncio.run(produce(kafka.bootstrap, b"APP-2", b"submitted"))
     assert asyncio.run(read_keys(kafka.bootstrap, since)) == [b"APP-2"]  # what came since
     assert asyncio.run(read_keys(kafka.bootstrap, None)) == [b"APP-1", b"APP-2"]
