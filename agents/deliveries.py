@@ -123,12 +123,33 @@ class DeliveryRunner:
 
     # -- the schedule ---------------------------------------------------------------------
     def admit(self, transition: Transition) -> None:
-        """Put a delivery the handler admitted into the schedule (unless already pending)."""
+        """Put a delivery admitted outside a stage's batch into the schedule (unless already
+        pending)."""
+        entry = self.entry(transition)
+        if entry is not None:
+            key, delivery = entry
+            self.schedule[key] = delivery.to_json()
+            self.admitted(key, delivery)
+
+    def entry(self, transition: Transition) -> tuple[str, PendingDelivery] | None:
+        """The schedule entry (key, delivery as kept) of a delivery the stage admitted, for the
+        stage to write with its batch; None when the delivery is already pending. The runner
+        takes it only once the batch is in Kafka (:meth:`admitted`): its own later writes of
+        the entry then follow the stage's in the changelog."""
         delivery = transition.scheduled
         if delivery is None or delivery.delivery_id in self.index or \
                 delivery.delivery_id in self.busy:
+            return None
+        kept = self.bodies.keep(delivery)
+        return schedule_key(kept), kept
+
+    def admitted(self, key: str, delivery: PendingDelivery) -> None:
+        """A delivery's schedule entry, written by the stage, is in Kafka: due from now."""
+        if delivery.delivery_id in self.index or delivery.delivery_id in self.busy:
             return
-        self._put(delivery)
+        self.index.put(delivery, key)
+        SCHEDULED.labels(delivery.importing_country).set(
+            self.index.count(delivery.importing_country))
         self._wake.set()
 
     def _put(self, delivery: PendingDelivery) -> None:
@@ -153,7 +174,12 @@ class DeliveryRunner:
         self._wake.set()
 
     def _rebuild(self) -> None:
-        self.index = RetryIndex.of(list(self.schedule.items()), skip=self.busy)
+        rows = list(self.schedule.items())
+        self.index = RetryIndex.of(rows, skip=self.busy)
+        for key, value in rows:  # a second entry of one delivery (a batch tried again)
+            kept = self.index.key_of(PendingDelivery.from_json(value).delivery_id)
+            if kept is not None and kept != key:
+                del self.schedule[key]
         self._stale = False
         self.log.info("transmission_schedule_loaded", pending=len(self.index))
 

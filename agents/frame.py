@@ -14,8 +14,9 @@ lives (:class:`Stage`). The frame takes the events a stage's partitions have rea
    letter and changelog record without waiting for each; then waits for all of the
    broker's acknowledgements together; a stage's ``after`` tables are written last, once
    those are in, and waited for too (the certificates' records);
-4. only then acknowledges the batch's records, so Faust commits past them: a batch
-   acknowledged has its outputs and its state in Kafka.
+4. runs what the transitions left for the commit (:meth:`Batch.when_committed`), and only
+   then acknowledges the batch's records, so Faust commits past them: a batch acknowledged
+   has its outputs and its state in Kafka.
 
 A retryable failure (``pipeline.errors.is_retryable``: timeouts, broker and connection
 errors, OS errors) makes the frame process the whole batch again after a back-off; the
@@ -152,6 +153,7 @@ class Batch:
     def __init__(self, tables: dict[str, Any]) -> None:
         self._tables = tables
         self.watched: list[Any] = []  # buffered records of the batch's other writes
+        self.committed: list[Callable[[], None]] = []  # once the batch is in Kafka
         self._writes: dict[tuple[str, Any], tuple[Any, Any]] = {}
         self.current: Any = None  # the Faust event being decided
 
@@ -161,6 +163,11 @@ class Batch:
             return None if found[0] is _DELETED else found[0]
         value = self._tables[table].get(key)
         return value if value else None
+
+    def when_committed(self, then: Callable[[], None]) -> None:
+        """Call ``then`` once this batch's outputs and tables are in Kafka, before its records
+        are acknowledged (not at all when the batch is processed again)."""
+        self.committed.append(then)
 
     def stored(self, table: str, key: Any) -> Any:
         """The value the table held before this batch."""
@@ -406,6 +413,8 @@ async def _apply(app: faust.App, settings: Settings, stage: Stage[Any], log: Any
         phases.append(("after", time.perf_counter()))
         await _commit_after(client, stage, batch)
     phases.append(("", time.perf_counter()))
+    for then in batch.committed:
+        then()
     for (phase, begun), (_, ended) in itertools.pairwise(phases):
         STAGE_PHASE_SECONDS.labels(stage.name, phase).observe(ended - begun)
     for report in reports:  # a batch tried again (a send failed) is reported once

@@ -12,22 +12,27 @@ per country, so one customs that is down never delays certificates bound elsewhe
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any
 
 import faust
 
 from agents.deliveries import DeliveryRunner
-from agents.frame import Stage, json_table, keyed, run_stage
+from agents.frame import Batch, Stage, json_table, run_stage
 from agents.records import position_of
 from connectors.customs.registry import CountryRegistry
 from connectors.customs.tls import customs_client_context
 from pipeline.events import Envelope
 from pipeline.settings import Settings
 from pipeline.stages import Note, Transition
-from pipeline.stages.transmission import Arrived, admission
+from pipeline.stages.transmission import Arrived, PendingDelivery, admission
 
 ADMITTED = "transmission-admitted"
+SCHEDULE = "transmission-schedule"
+State = tuple[dict[str, int], tuple[str, PendingDelivery] | None]
+"""The stage's state of an application: the versions admitted, and the schedule entry (key,
+delivery) of the one it admits now."""
 
 
 def install(app: faust.App, settings: Settings, registry: CountryRegistry | None = None) -> None:
@@ -35,25 +40,38 @@ def install(app: faust.App, settings: Settings, registry: CountryRegistry | None
         settings, ssl_context=customs_client_context(settings))
     runner = DeliveryRunner(app, settings, countries)
 
-    async def transmit(admitted: dict[str, int], envelope: Envelope, now: datetime
-                       ) -> Transition[dict[str, int]]:
+    def load(envelope: Envelope, batch: Batch) -> State:
+        return batch.get(ADMITTED, envelope.subject) or {}, None
+
+    async def transmit(state: State, envelope: Envelope, now: datetime) -> Transition[State]:
         message = faust.current_event().message  # type: ignore[union-attr]
-        state, delivery = admission(admitted, envelope, position_of(message))
+        admitted, delivery = admission(state[0], envelope, position_of(message))
         if delivery is None:
-            return Transition(state)
+            return Transition((admitted, None))
         connected = countries.connector_for(delivery.importing_country) is not None
-        runner.admit(await runner.apply_now(Arrived(delivery, connected)))
-        return Transition(state, notes=(Note("delivery_admitted", fields={
-            "kind": delivery.kind, "version": delivery.version,
-            "importing_country": delivery.importing_country}),))
+        arrived = await runner.apply_now(Arrived(delivery, connected))
+        return Transition((admitted, runner.entry(arrived)), notes=(Note(
+            "delivery_admitted", fields={"kind": delivery.kind, "version": delivery.version,
+                                         "importing_country": delivery.importing_country}),))
+
+    def save(envelope: Envelope, state: State, batch: Batch) -> None:
+        admitted, entry = state
+        if admitted != (batch.get(ADMITTED, envelope.subject) or {}):
+            batch.put(ADMITTED, envelope.subject, admitted)
+        if entry is not None:
+            key, delivery = entry
+            batch.put(SCHEDULE, key, delivery.to_json())
+            batch.when_committed(functools.partial(runner.admitted, key, delivery))
 
     # Clarifications are published to eco.transmission; the stage ignores its own outputs there.
-    # The admission is written last, once the schedule's records of the batch are in Kafka:
-    # a worker killed in between finds the delivery not admitted and admits it again (the
-    # schedule keeps one entry per delivery), never admitted with no entry in the schedule.
-    load, save = keyed(ADMITTED, default={})
+    # A delivery's schedule entry is written with the batch, through the stage's producer;
+    # the admission is written last, once the entries are in Kafka: a worker killed in
+    # between finds the delivery not admitted and admits it again (the schedule keeps one
+    # entry per delivery), never admitted with no entry in the schedule. The runner takes
+    # the deliveries only then, so its own writes of an entry follow the stage's.
     run_stage(app, settings, Stage("transmission", ["eco.issuance", "eco.transmission"],
-                                   {ADMITTED: json_table(app, settings, ADMITTED, dict)},
+                                   {ADMITTED: json_table(app, settings, ADMITTED, dict),
+                                    SCHEDULE: runner.schedule},
                                    load, transmit, save, after=(ADMITTED,)))
 
     async def run_deliveries() -> None:

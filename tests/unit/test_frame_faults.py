@@ -316,3 +316,34 @@ def test_tables_after_the_outputs_are_written_once_sent_with_where_the_outputs_w
     for app_ in apps:  # the position of the send that went through, the retry's
         position = len(sent) - 1 - sent[::-1].index(app_.subject.encode())
         assert tables["later"][app_.subject] == {"at": [f"{OUT}:0:{position}"]}
+
+
+def test_what_waits_for_the_commit_runs_once_the_batch_is_in_kafka_never_for_a_failed_try(
+        ) -> None:
+    apps = _applications(3)
+    failures = iter([KafkaTimeoutError(), KafkaTimeoutError()])
+
+    def fail(topic: str, key: bytes | None) -> BaseException | None:
+        return next(failures, None) if key == apps[1].subject.encode() else None
+
+    kafka = Kafka(fail=fail)
+
+    def save(envelope: Envelope, state: Any, batch: frame.Batch) -> None:
+        batch.when_committed(lambda: kafka.journal.append(("committed", envelope.subject)))
+
+    stage = frame.Stage("faulty", ("eco.application",), {}, load=lambda e, b: None,
+                        decide=lambda s, e, n: Transition(s, outputs=(
+                            Plain(OUT, e.subject, b"out"),)),
+                        save=save)
+    settings = replace(Settings(), retry_backoff=0.001, retry_attempts=5, batch_max=16)
+    app = App(kafka)
+    install(app, settings, stage)
+    asyncio.run(app.agent_fun(Stream(kafka, [_record(i, a) for i, a in enumerate(apps)])))
+
+    kinds = [kind for kind, _ in kafka.journal]
+    assert kinds.count("failed") == 2  # two tries of the batch failed, the third went through
+    committed = [subject for kind, subject in kafka.journal if kind == "committed"]
+    assert committed == [a.subject for a in apps]  # once each, of the try that went through
+    first, last = kinds.index("committed"), len(kinds) - 1 - kinds[::-1].index("committed")
+    assert "sent" not in kinds[first:] and "failed" not in kinds[first:]
+    assert kinds[last + 1:] == ["ack", "ack", "ack", "client stopped"]

@@ -149,3 +149,59 @@ def test_the_schedule_keeps_where_a_certificate_is_not_its_signed_xml() -> None:
         assert await runner.bodies.body(PendingDelivery.from_json(stored[0])) == xml
 
     asyncio.run(run())
+
+
+def test_a_delivery_admitted_with_a_batch_is_taken_only_once_its_entry_is_in_kafka() -> None:
+    tables, vn, th = Tables(), Customs(), Customs()
+
+    async def run() -> None:
+        runner, published = runner_on(tables, vn, th)
+        arrived = await runner.apply_now(Arrived(pending("vn-0", "VN"), True))
+        entry = runner.entry(arrived)
+        assert entry is not None
+        key, delivery = entry
+        assert tables.made["transmission-schedule"] == {}, "the stage writes it, with its batch"
+        tables.made["transmission-schedule"][key] = delivery.to_json()  # the batch's write
+        runner._stale = False
+        runner._dispatch()
+        assert not runner.busy and len(runner.index) == 0, "not taken before it is in Kafka"
+
+        runner.admitted(key, delivery)  # the batch is in Kafka
+        assert runner.entry(arrived) is None, "pending: a redelivery writes no second entry"
+        loop = asyncio.create_task(runner.run())
+        await until(lambda: vn.delivered == ["vn-0"], "the certificate delivered")
+        await until(lambda: not runner.busy, "the outcome recorded")
+        loop.cancel()
+        assert [e.type for e in published] == ["eco.transmission.delivered.v1"]
+        assert tables.made["transmission-schedule"] == {}, "the entry left the schedule"
+
+    asyncio.run(run())
+
+
+def test_a_second_entry_of_one_delivery_leaves_the_schedule_when_it_is_loaded() -> None:
+    """A batch tried again after its entries were written writes a delivery's entry again,
+    due later; loading the schedule keeps the later one and removes the other."""
+    tables, vn, th = Tables(), Customs(), Customs()
+
+    async def run() -> None:
+        runner, _ = runner_on(tables, vn, th)
+        first = await runner.apply_now(Arrived(pending("vn-0", "VN"), True))
+        later = await runner.apply_now(Arrived(pending("vn-0", "VN"), True))
+        for arrived, shift in ((first, 0.0), (later, 5.0)):
+            assert arrived.scheduled is not None
+            delivery = replace(arrived.scheduled, due=arrived.scheduled.due + shift)
+            entry = runner.entry(replace(arrived, scheduled=delivery))
+            assert entry is not None
+            tables.made["transmission-schedule"][entry[0]] = entry[1].to_json()
+        other = await runner.apply_now(Arrived(pending("th-0", "TH"), True))
+        runner.admit(other)
+        assert len(tables.made["transmission-schedule"]) == 3
+
+        runner._rebuild()
+        assert len(runner.index) == 2
+        kept = runner.index.get(pending("vn-0", "VN").delivery_id)
+        assert kept is not None and kept.due == later.scheduled.due + 5.0
+        assert sorted(tables.made["transmission-schedule"]) == sorted(
+            [runner.index.key_of(d.delivery_id) for d in runner.index])
+
+    asyncio.run(run())
