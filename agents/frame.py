@@ -2,7 +2,10 @@
 
 A stage is a pure transition (``pipeline.stages``) plus the wiring that says where its state
 lives (:class:`Stage`). The frame takes the events a stage's partitions have ready, up to
-``ECO_BATCH_MAX`` at a time, and for each batch:
+``ECO_BATCH_MAX`` at a time; a stage that is busy (a batch ended less than ``QUIET_AFTER``
+ago) first waits up to ``ECO_BATCH_WINDOW_MS`` for a whole batch, so that at a steady
+moderate rate its batches are not of one or two events each, every one of them paying a
+round trip to the broker; a quiet stage takes its next event at once. For each batch:
 
 1. decodes every record; one that is not an event of this version is dead-lettered;
 2. applies the transitions in order, each to the state the previous ones left, in an
@@ -84,6 +87,9 @@ Headers = list[tuple[str, bytes]]
 Record = tuple[str, bytes | None, bytes | None, Headers]  # topic, key, value, headers
 MAX_BACKOFF = 10.0
 CLIENT_STOP_SECONDS = 5.0
+QUIET_AFTER = 0.1
+"""Seconds without a batch after which a stage is quiet: its next event is taken at once,
+without waiting for others to join it (``ECO_BATCH_WINDOW_MS``)."""
 _DELETED = object()
 
 
@@ -256,13 +262,22 @@ def run_stage(app: faust.App, settings: Settings, stage: Stage[Any],
         route_changelog(app.producer)  # once: the frame sends its tables' records itself
         client = await _started_client(make_client, settings, stage.name, log)
 
+        filled = asyncio.Event()  # a whole batch is ready
+        window = settings.batch_window_ms / 1000
+        last_batch = float("-inf")  # loop time the last batch ended
+
         async def feed() -> None:
             async for event in manual.events():
                 await ready.put(event)
+                if ready.qsize() + 1 >= batch_max:
+                    filled.set()
 
         feeder = asyncio.ensure_future(feed())
+        loop = asyncio.get_running_loop()
         try:
             while (first := await _next(ready, feeder)) is not None:
+                if window and loop.time() - last_batch < QUIET_AFTER:
+                    await _gather(ready, filled, batch_max, window)
                 batch = [first]
                 while len(batch) < batch_max and not ready.empty():
                     batch.append(ready.get_nowait())
@@ -272,6 +287,7 @@ def run_stage(app: faust.App, settings: Settings, stage: Stage[Any],
                     await _run(app, settings, stage, log, current, client)
                 for done in batch:
                     await manual.ack(done)
+                last_batch = loop.time()
         finally:
             feeder.cancel()
             # Whatever it still holds is of batches never acknowledged: read again after a
@@ -286,6 +302,15 @@ def run_stage(app: faust.App, settings: Settings, stage: Stage[Any],
 def backoff(settings: Settings, tries: int) -> float:
     """Seconds to wait before try ``tries + 1``: doubling from ``ECO_RETRY_BACKOFF``, capped."""
     return float(min(settings.retry_backoff * (2 ** min(tries - 1, 16)), MAX_BACKOFF))
+
+
+async def _gather(ready: asyncio.Queue[Any], filled: asyncio.Event, batch_max: int,
+                  window: float) -> None:
+    """Wait up to ``window`` seconds for a whole batch to be ready (one event is taken)."""
+    filled.clear()
+    if ready.qsize() + 1 < batch_max:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(filled.wait(), window)
 
 
 async def _next(ready: asyncio.Queue[Any], feeder: asyncio.Future[None]) -> Any:

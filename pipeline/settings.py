@@ -137,6 +137,8 @@ class Settings:
     partitions            PARTITIONS            partitions of each eco.* topic when created (12;
                                                 the older name KAFKA_PARTITIONS is read too)
     batch_max             BATCH_MAX             events a stage applies in one batch at most
+    batch_window_ms       BATCH_WINDOW_MS       how long a busy stage waits for a whole batch
+                                                before it takes fewer (ms; 10; 0: never)
     kafka_linger_ms       KAFKA_LINGER_MS       how long the worker's producer gathers records into
                                                 one request (ms; 5): fewer, larger writes
     worker_instance_id    WORKER_INSTANCE_ID    static group membership id of this worker;
@@ -256,6 +258,7 @@ class Settings:
     verification_warning: float = 14 * 86400.0
     # The stage frame (batches) and the worker's group membership.
     batch_max: int = 200
+    batch_window_ms: int = 10
     kafka_linger_ms: int = 5
     worker_instance_id: str = ""
     store: str = "rocksdb://"
@@ -390,6 +393,9 @@ class Settings:
                 raise ValueError(f"ECO_{name}={raw!r} is not a whole number") from exc
 
         worker_port = integer("WORKER_WEB_PORT", d.worker_web_port)
+        batch_window_ms = integer("BATCH_WINDOW_MS", d.batch_window_ms)
+        if batch_window_ms < 0:
+            raise ValueError(f"ECO_BATCH_WINDOW_MS={batch_window_ms} must be 0 or more")
         sandbox_port = integer("SANDBOX_PORT", d.sandbox_port)
         receiver_port = integer("RECEIVER_PORT", d.receiver_port)
         raw_rate = get("RECONCILE_RATE", str(d.reconcile_rate))
@@ -453,6 +459,7 @@ class Settings:
                 "ECO_VERIFICATION_WARNING",
             ),
             batch_max=integer("BATCH_MAX", d.batch_max),
+            batch_window_ms=batch_window_ms,
             kafka_linger_ms=integer("KAFKA_LINGER_MS", d.kafka_linger_ms),
             worker_instance_id=get("WORKER_INSTANCE_ID", d.worker_instance_id),
             store=get("STORE", d.store),

@@ -127,6 +127,10 @@ def test_a_duration_is_a_finite_non_negative_number(value: str) -> None:
 def test_the_frame_and_membership_settings() -> None:
     defaults = Settings.from_env({"ECO_WORKER_WEB_PORT": "7001"})
     assert defaults.partitions == 12 and defaults.batch_max == 200
+    assert defaults.batch_window_ms == 10
+    assert Settings.from_env({"ECO_BATCH_WINDOW_MS": "0"}).batch_window_ms == 0
+    with pytest.raises(ValueError, match="ECO_BATCH_WINDOW_MS=-1 must be 0 or more"):
+        Settings.from_env({"ECO_BATCH_WINDOW_MS": "-1"})
     assert defaults.store == "rocksdb://"
     assert defaults.group_instance_id().endswith("-7001")
     chosen = Settings.from_env({"ECO_PARTITIONS": "6", "ECO_KAFKA_PARTITIONS": "8",
