@@ -19,7 +19,7 @@ from typing import Any
 import faust
 
 from agents.deliveries import DeliveryRunner
-from agents.frame import Batch, Stage, json_table, run_stage
+from agents.frame import Batch, Stage, json_table, keyed, run_stage
 from agents.records import position_of
 from connectors.customs.registry import CountryRegistry
 from connectors.customs.tls import customs_client_context
@@ -40,8 +40,10 @@ def install(app: faust.App, settings: Settings, registry: CountryRegistry | None
         settings, ssl_context=customs_client_context(settings))
     runner = DeliveryRunner(app, settings, countries)
 
+    load_admitted, save_admitted = keyed(ADMITTED, default={})
+
     def load(envelope: Envelope, batch: Batch) -> State:
-        return batch.get(ADMITTED, envelope.subject) or {}, None
+        return load_admitted(envelope, batch), None
 
     async def transmit(state: State, envelope: Envelope, now: datetime) -> Transition[State]:
         message = faust.current_event().message  # type: ignore[union-attr]
@@ -56,8 +58,7 @@ def install(app: faust.App, settings: Settings, registry: CountryRegistry | None
 
     def save(envelope: Envelope, state: State, batch: Batch) -> None:
         admitted, entry = state
-        if admitted != (batch.get(ADMITTED, envelope.subject) or {}):
-            batch.put(ADMITTED, envelope.subject, admitted)
+        save_admitted(envelope, admitted, batch)
         if entry is not None:
             key, delivery = entry
             batch.put(SCHEDULE, key, delivery.to_json())

@@ -20,23 +20,20 @@ DEADLINE = 10.0
 
 
 class Trickle:
-    """A stream that gives its first event, then the others only once the first is decided,
-    each after the stage has had its turns (so a stage that does not wait takes them one by
-    one)."""
+    """A stream that gives its events one at a time, each once the stage has taken the one
+    before: started a batch with it, or begun to wait for others to join it."""
 
-    def __init__(self, events: list[Event], first_decided: asyncio.Event) -> None:
-        self.given, self.first_decided = events, first_decided
+    def __init__(self, events: list[Event], taken: asyncio.Event) -> None:
+        self.given, self.taken = events, taken
 
     def noack(self) -> Trickle:
         return self
 
     async def events(self) -> AsyncIterator[Event]:
-        yield self.given[0]
-        await self.first_decided.wait()
-        for event in self.given[1:]:
-            for _ in range(50):  # the stage's turns: it decides what is there, or waits
-                await asyncio.sleep(0)
+        for event in self.given:
+            self.taken.clear()
             yield event
+            await asyncio.wait_for(self.taken.wait(), DEADLINE)
 
     async def ack(self, event: Event) -> None:
         return None
@@ -48,14 +45,18 @@ def _batches(window_ms: int, batch_max: int, count: int) -> list[list[str]]:
     batches: list[list[str]] = []
 
     async def run() -> None:
-        first_decided = asyncio.Event()
-        original = frame._run
+        taken = asyncio.Event()
+        run_original, gather_original = frame._run, frame._gather
 
         async def run_batch(app: Any, settings: Any, stage: Any, log: Any, events: list[Any],
                             client: Any) -> None:
             batches.append([e.message.key.decode() for e in events])
-            await original(app, settings, stage, log, events, client)
-            first_decided.set()
+            taken.set()
+            await run_original(app, settings, stage, log, events, client)
+
+        async def gather(*args: Any) -> None:
+            taken.set()
+            await gather_original(*args)
 
         stage = frame.Stage("windowed", ("eco.application",), {}, load=lambda e, b: None,
                             decide=lambda s, e, n: Transition(s, outputs=(
@@ -63,12 +64,12 @@ def _batches(window_ms: int, batch_max: int, count: int) -> list[list[str]]:
                             save=lambda e, s, b: None)
         app = App(Kafka())
         install(app, replace(Settings(), batch_max=batch_max, batch_window_ms=window_ms), stage)
-        frame._run = run_batch  # type: ignore[assignment]
+        frame._run, frame._gather = run_batch, gather  # type: ignore[assignment]
         try:
-            stream = Trickle([_record(i, a) for i, a in enumerate(apps)], first_decided)
+            stream = Trickle([_record(i, a) for i, a in enumerate(apps)], taken)
             await asyncio.wait_for(app.agent_fun(stream), DEADLINE)
         finally:
-            frame._run = original  # type: ignore[assignment]
+            frame._run, frame._gather = run_original, gather_original  # type: ignore[assignment]
 
     asyncio.run(run())
     return batches

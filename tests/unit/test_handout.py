@@ -45,18 +45,20 @@ def test_a_callback_that_has_to_wait_is_carried_on_to_its_end() -> None:
 
     async def run() -> None:
         room = asyncio.get_running_loop().create_future()
+        started = asyncio.Event()
 
         async def callback() -> str:
             steps.append("started")
+            started.set()
             await room  # a full stream buffer
             steps.append("resumed")
-            await asyncio.sleep(0)
+            await asyncio.sleep(0)  # a second stop on the way: carried on through it too
             return "handed out"
 
         consumer = Consumer()
         waiting = asyncio.ensure_future(
             handout._wait_first(consumer, callback(), consumer.suspend_flow.wait()))
-        await asyncio.sleep(0)
+        await asyncio.wait_for(started.wait(), DEADLINE)
         assert steps == ["started"] and not waiting.done()
         room.set_result(None)
         results = await asyncio.wait_for(waiting, DEADLINE)
@@ -66,27 +68,27 @@ def test_a_callback_that_has_to_wait_is_carried_on_to_its_end() -> None:
 
 
 def test_a_suspended_flow_still_interrupts_a_callback_that_waits() -> None:
-    cancelled: list[bool] = []
-
     async def run() -> None:
         never = asyncio.get_running_loop().create_future()
+        started, cancelled = asyncio.Event(), asyncio.Event()
 
         async def callback() -> None:
+            started.set()
             try:
                 await never
             except asyncio.CancelledError:
-                cancelled.append(True)
+                cancelled.set()
                 raise
 
         consumer = Consumer()
         waiting = asyncio.ensure_future(
             handout._wait_first(consumer, callback(), consumer.suspend_flow.wait()))
-        await asyncio.sleep(0)
+        await asyncio.wait_for(started.wait(), DEADLINE)
         consumer.suspend_flow.set()  # a rebalance
         results = await asyncio.wait_for(waiting, DEADLINE)
         assert results.results == [True] and not results.stopped  # the flow's wait won
-        await asyncio.sleep(0)
-        assert cancelled == [True], "the waiting callback is cancelled, as Faust's"
+        # the waiting callback is cancelled, as Faust's
+        await asyncio.wait_for(cancelled.wait(), DEADLINE)
 
     asyncio.run(run())
 
