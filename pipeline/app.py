@@ -15,7 +15,7 @@ from typing import Any
 
 import faust
 
-from pipeline import faustfix, handout
+from pipeline import faustfix
 from pipeline.kafkaclient import faust_options
 from pipeline.rocksmemory import share_memory
 from pipeline.settings import Settings
@@ -32,7 +32,6 @@ SESSION_TIMEOUT = 30.0  # seconds until a member that vanished for good loses it
 def create_app(settings: Settings) -> faust.App:
     """A Faust app configured for eco-pipeline; stages are installed on it by ``agents``."""
     faustfix.apply()
-    handout.apply()
     if settings.store.startswith("rocksdb"):
         share_memory(settings.rocksdb_cache_mb)  # one budget for every table's RocksDB
     datadir = worker_dir(settings)
