@@ -120,6 +120,20 @@ class BenchStack:
         """The process id of a running worker."""
         return self.services.processes[name].pid
 
+    def cpu_processes(self) -> dict[str, int | tuple[int, int]]:
+        """The processes whose CPU a load is charged with: the worker (and its main thread, the
+        event loop's, alone), the broker, the sandbox customs and the callback receiver."""
+        worker = self.worker_pid()
+        found: dict[str, int | tuple[int, int]] = {"worker": worker,
+                                                    "worker_main": (worker, worker)}
+        broker = self.kafka.pid()
+        if broker is not None:
+            found["broker"] = broker
+        for name, part in (("sandbox-customs", "customs"), ("receiver", "receiver")):
+            if name in self.services.processes:
+                found[part] = self.services.processes[name].pid
+        return found
+
     def dead(self) -> list[str]:
         """The services that exited on their own."""
         return self.services.dead()

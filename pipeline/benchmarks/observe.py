@@ -4,6 +4,7 @@ from ``/proc/<pid>/status``."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -144,3 +145,58 @@ class RssSampler:
         """The last sample taken at or before ``seconds`` (the first sample if none)."""
         before = [mb for t, mb in self.samples if t <= seconds]
         return before[-1] if before else (self.samples[0][1] if self.samples else 0.0)
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def stat_cpu_seconds(stat_line: str, ticks: int = CLOCK_TICKS) -> float:
+    """User plus system CPU seconds in a ``/proc/<pid>/stat`` (or ``task/<tid>/stat``) line.
+    The command name in parentheses may hold spaces and parentheses: fields are counted from
+    the last ``)``."""
+    fields = stat_line.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / ticks  # utime, stime (fields 14 and 15)
+
+
+def cpu_seconds(pid: int, tid: int | None = None) -> float:
+    """CPU seconds process ``pid`` used so far (all its threads), or its thread ``tid``
+    alone; 0 if it is gone."""
+    path = f"/proc/{pid}/stat" if tid is None else f"/proc/{pid}/task/{tid}/stat"
+    try:
+        return stat_cpu_seconds(Path(path).read_text())
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+@dataclass
+class CpuMeter:
+    """The CPU each process of the stack uses over one load: ``processes`` names a pid, or a
+    (pid, tid) pair for one thread (the worker's main thread has the process's own id)."""
+
+    processes: Mapping[str, int | tuple[int, int]]
+    _started: dict[str, float] = field(default_factory=dict)
+
+    def _read(self) -> dict[str, float]:
+        return {name: cpu_seconds(*(which if isinstance(which, tuple) else (which,)))
+                for name, which in self.processes.items()}
+
+    def start(self) -> CpuMeter:
+        self._started = self._read()
+        return self
+
+    def used(self) -> dict[str, float]:
+        """CPU seconds each process used since ``start``."""
+        now = self._read()
+        return {name: max(now[name] - self._started.get(name, 0.0), 0.0) for name in now}
+
+
+def cpu_per_application(used: Mapping[str, float], applications: int, cores: int,
+                        parts: Iterable[str]) -> dict[str, float]:
+    """Milliseconds of CPU per application of each process in ``used``, their ``total`` over
+    ``parts`` (the processes, not their threads) and ``machine_bound``: the applications per
+    second the machine's ``cores`` allow at that cost, were every core busy."""
+    per = {name: 1000 * seconds / applications for name, seconds in used.items()}
+    total = sum(per[name] for name in parts if name in per)
+    per["total"] = total
+    per["machine_bound"] = cores * 1000 / total if total else 0.0
+    return per

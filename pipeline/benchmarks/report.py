@@ -46,6 +46,11 @@ RATIOS: tuple[Ratio, ...] = (
           "10-item applications examined per certificate signed (RSA)"),
     Ratio("pipeline/pure_work", "pipeline.flat_out", "pure_work.journeys",
           "one worker flat out as a share of the pure work of a journey on one core"),
+    Ratio("pipeline/machine_bound", "pipeline.flat_out_overall", "cpu.flat.machine_bound",
+          "the flat-out rate, over the span its CPU was measured, over what the cores allow "
+          "at that CPU per application: near 1, the machine's CPU is what bounds it"),
+    Ratio("worker_main/pure_work", "cpu.flat.worker_main_ms", "pure_work.ms",
+          "the worker's main thread's CPU per application over the pure work's, flat out"),
     Ratio("pipeline/kafka.produce", "pipeline.flat_out", "kafka.produce_batched",
           "certificates per record the same client produces in batches: the Kafka floor"),
     Ratio("pipeline/signing.rsa", "pipeline.flat_out", "signing.rsa",

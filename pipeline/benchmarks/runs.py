@@ -5,6 +5,7 @@ offered rates, memory, restarts, a two-worker run and, if asked, a soak."""
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import time
 import urllib.request
@@ -19,8 +20,10 @@ from pipeline.benchmarks.client import TOPIC, AvroWriter, Record, send_records, 
 from pipeline.benchmarks.endtoend import SAMPLES, SCRATCH_TOPIC, BenchStack
 from pipeline.benchmarks.observe import (
     MILESTONES,
+    CpuMeter,
     RssSampler,
     consume_rate,
+    cpu_per_application,
     latencies_ms,
     milestone_times,
     percentile,
@@ -52,6 +55,17 @@ SAMPLE_NAMES = ("01-rcep-led-luminaires-vn.json", "04-acfta-frozen-fish-vn.json"
                 "03-rcep-tshirts-my.json")
 SUBMITTED = "eco.application.submitted.v1"
 REACHED = {"issue": "issued", "delivery": "delivered", "accept": "accepted"}
+PROCESSES = ("worker", "broker", "customs", "receiver")
+"""The processes of the stack, each charged with the CPU it used during a load (the worker's
+main thread is one of the worker's threads, not a process of its own)."""
+CPU_WHAT = {
+    "worker": "the worker process, all its threads",
+    "worker_main": "the worker's main thread (its event loop: every stage)",
+    "broker": "the Kafka broker",
+    "customs": "the sandbox customs (the importing customs' side)",
+    "receiver": "the customs callback receiver",
+    "total": "the four processes together",
+}
 
 
 @dataclass(frozen=True)
@@ -204,8 +218,10 @@ def _floor(load: Load, plan: LoadPlan, out: Measured, say: Callable[[str], None]
 def _flat_out(load: Load, plan: LoadPlan, out: Measured, say: Callable[[str], None]) -> None:
     say(f"flat out: {plan.flat_out} applications at once")
     ids = load.ids("flat", plan.flat_out)
+    meter = CpuMeter(load.stack.cpu_processes()).start()
     load.send("flat", plan.flat_out)
     accepted = load.times(ids, "accepted", timeout=120 + plan.flat_out * 0.5)
+    _cpu_figures(out, "flat", meter, len(accepted), "flat out")
     submitted = load.times(ids, "submitted")
     if len(accepted) < len(ids):
         out.notes.append(f"flat out: only {len(accepted)} of {len(ids)} accepted in time")
@@ -221,13 +237,38 @@ def _flat_out(load: Load, plan: LoadPlan, out: Measured, say: Callable[[str], No
     out.headline["throughput_per_s"] = rate
 
 
+def _cpu_figures(out: Measured, label: str, meter: CpuMeter, applications: int,
+                 load: str) -> None:
+    """CPU per application of each process over one load (the load's send to its last
+    ACCEPTED), and what the machine's cores allow at that cost."""
+    if not applications:
+        return
+    cores = os.cpu_count() or 1
+    per = cpu_per_application(meter.used(), applications, cores, PROCESSES)
+    for name, value in per.items():
+        if name == "machine_bound":
+            out.add(f"cpu.{label}.machine_bound", value, "certificates/s",
+                    f"{load}: what {cores} cores allow at the CPU per application measured, "
+                    "were every core busy")
+        else:
+            out.add(f"cpu.{label}.{name}_ms", value, "ms/application",
+                    f"{load}: CPU per accepted application, {CPU_WHAT[name]}")
+    if label == "flat":
+        out.headline["cpu_ms_per_application"] = per["total"]
+        out.headline["machine_bound_per_s"] = per["machine_bound"]
+        out.headline["outside_worker_ms"] = sum(per.get(p, 0.0) for p in PROCESSES
+                                                if p != "worker")
+
+
 def _offered(load: Load, rate: float, seconds: float, out: Measured,
              say: Callable[[str], None], label: str) -> dict[str, list[float]]:
     count = max(int(rate * seconds), 1)
     say(f"offered {rate:.0f}/s for {seconds:.0f} s ({count} applications)")
     ids = load.ids(label, count)
+    meter = CpuMeter(load.stack.cpu_processes()).start()
     load.send(label, count, rate=rate)
     accepted = load.times(ids, "accepted", timeout=120 + count * 0.5)
+    _cpu_figures(out, f"{rate:.0f}", meter, len(accepted), f"at {rate:.0f}/s offered")
     start = load.times(ids, "submitted")
     found = {"issue": latencies_ms(start, load.times(ids, "issued")),
              "delivery": latencies_ms(start, load.times(ids, "delivered")),
@@ -359,8 +400,24 @@ def headline_of(measured: Measured, pure_work: float) -> dict[str, Any]:
     flat-out rate to it."""
     head: dict[str, Any] = {"throughput_per_s": None, "latency_issue_p99_ms": None,
                             "latency_delivery_p99_ms": None, "latency_accept_p99_ms": None,
-                            "rss_mb_peak": None, "restart_s": None, **measured.headline}
+                            "rss_mb_peak": None, "restart_s": None,
+                            "cpu_ms_per_application": None, "machine_bound_per_s": None,
+                            **measured.headline}
     head["pure_work_per_s"] = pure_work
     rate = head["throughput_per_s"]
     head["throughput_ratio"] = rate / pure_work if rate and pure_work else None
+    outside = head.pop("outside_worker_ms", None)
+    head["throughput_ratio_ceiling"] = ratio_ceiling(outside, pure_work, os.cpu_count() or 1)
     return head
+
+
+def ratio_ceiling(outside_worker_ms: float | None, pure_work: float, cores: int
+                  ) -> float | None:
+    """The highest flat-out ratio this machine allows whatever the worker's code: a worker
+    that spent on each application only its pure work (``1000 / pure_work`` ms), beside the
+    broker, the customs and the receiver at the CPU per application measured flat out, with
+    all ``cores`` busy."""
+    if outside_worker_ms is None or not pure_work:
+        return None
+    bound = cores * 1000 / (outside_worker_ms + 1000 / pure_work)
+    return min(bound, pure_work) / pure_work

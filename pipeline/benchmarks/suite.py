@@ -80,6 +80,8 @@ def in_process_figures(seconds: float, say: Callable[[str], None]) -> list[Figur
         Figure("pure_work.journeys", pure, "certificates/s",
                "whole journeys computed in-process on one core: examine, build, sign, check "
                "the signer, encode and decode every event"),
+        Figure("pure_work.ms", 1000 / pure if pure else 0.0, "ms/application",
+               "the same, CPU per journey"),
     ]
 
 

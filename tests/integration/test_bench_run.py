@@ -38,3 +38,9 @@ def test_the_quick_bench_prints_one_json_object_on_its_last_line(tmp_path: Path)
     for rate in ("50", "100"):
         assert {f"latency.{rate}.{what}_p99" for what in ("issue", "delivery", "accept")
                 } <= set(figures)
+    for load in ("flat", "50", "100"):  # every process charged with its CPU, on each load
+        for part in ("worker", "worker_main", "broker", "customs", "receiver", "total"):
+            assert figures[f"cpu.{load}.{part}_ms"]["value"] > 0, (load, part)
+        assert figures[f"cpu.{load}.worker_main_ms"]["value"] <= \
+            figures[f"cpu.{load}.worker_ms"]["value"]
+    assert 0 < document["throughput_ratio_ceiling"] <= 1

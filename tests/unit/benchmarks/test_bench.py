@@ -16,7 +16,7 @@ from pipeline.benchmarks.codec import VERIFICATION_COMPLETED
 from pipeline.benchmarks.endtoend import StackPorts, stack_environment
 
 IN_PROCESS = ("origin.determinations", "origin.applications", "signing.rsa", "signing.ecdsa",
-              "codec.verification_completed", "pure_work.journeys")
+              "codec.verification_completed", "pure_work.journeys", "pure_work.ms")
 HEADLINE = ("throughput_per_s", "latency_issue_p99_ms", "latency_delivery_p99_ms",
             "pure_work_per_s", "throughput_ratio", "rss_mb_peak", "restart_s")
 

@@ -4,6 +4,8 @@ latencies from event times, RSS readings and the headline (no speed is asserted)
 from __future__ import annotations
 
 import os
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,15 +15,19 @@ from hypothesis import strategies as st
 from pipeline import events
 from pipeline.benchmarks.client import SUBMITTED, AvroWriter, submitted_data
 from pipeline.benchmarks.observe import (
+    CpuMeter,
     RssSampler,
+    cpu_per_application,
+    cpu_seconds,
     latencies_ms,
     percentile,
     rss_mb,
+    stat_cpu_seconds,
     stop_reading,
     sustained_rate,
 )
 from pipeline.benchmarks.purework import Journey
-from pipeline.benchmarks.runs import LoadPlan, Measured, headline_of
+from pipeline.benchmarks.runs import LoadPlan, Measured, headline_of, ratio_ceiling
 from pipeline.events.schemas import fingerprint_of
 from pipeline.submission import read_document
 
@@ -103,3 +109,38 @@ def test_a_topic_read_without_following_is_read_to_its_end() -> None:
     assert not stop_reading(3, 10, None, now=1e9), "no deadline: read on"
     assert stop_reading(10, 10, None, now=0.0), "everything found"
     assert stop_reading(3, 10, 5.0, now=6.0) and not stop_reading(3, 10, 5.0, now=4.0)
+
+
+def test_cpu_seconds_are_read_past_a_command_name_with_spaces_and_parentheses() -> None:
+    line = "4242 (python (worker) x) S 1 2 3 4 5 6 7 8 9 10 250 150 0 0 20 0 12 0 99"
+    assert stat_cpu_seconds(line, ticks=100) == 4.0  # utime 250 + stime 150 ticks
+
+
+def test_the_cpu_of_this_process_and_its_main_thread_grows_with_work() -> None:
+    meter = CpuMeter({"me": os.getpid(), "main": (os.getpid(), threading.get_native_id())})
+    meter.start()
+    deadline = time.monotonic() + 5
+    while meter.used()["main"] < 0.05 and time.monotonic() < deadline:
+        sum(i * i for i in range(20000))  # CPU work, bounded by the deadline
+    used = meter.used()
+    assert used["main"] >= 0.05 and used["me"] >= used["main"]
+    assert cpu_seconds(2**22 + 12345) == 0.0  # no such process
+
+
+def test_cpu_per_application_adds_up_processes_not_threads() -> None:
+    per = cpu_per_application({"worker": 1.0, "worker_main": 0.8, "broker": 0.5,
+                               "customs": 0.3, "receiver": 0.2}, applications=100, cores=2,
+                              parts=("worker", "broker", "customs", "receiver"))
+    assert per["worker"] == 10.0 and per["worker_main"] == 8.0
+    assert per["total"] == 20.0  # the main thread is part of the worker, counted once
+    assert per["machine_bound"] == 100.0  # 2 cores, 20 ms each
+
+
+def test_the_ratio_ceiling_says_what_the_machine_allows_a_perfect_worker() -> None:
+    # 10 ms outside the worker, 2.5 ms of pure work: 2 cores allow 160/s against 400/s.
+    assert ratio_ceiling(10.0, 400.0, 2) == 0.4
+    assert ratio_ceiling(0.0, 400.0, 8) == 1.0  # never above the pure work itself
+    assert ratio_ceiling(None, 400.0, 2) is None
+    head = headline_of(Measured(headline={"throughput_per_s": 90.0,
+                                          "outside_worker_ms": 10.0}), pure_work=400.0)
+    assert "outside_worker_ms" not in head and head["throughput_ratio_ceiling"] is not None
