@@ -152,6 +152,22 @@ def writing_for(event: Any) -> None:
     faust_streams._current_event.set(weakref.ref(event))
 
 
+def stored_value(table: Any, key: Any) -> Any:
+    """``table``'s value for ``key``, or None when it holds none (or an empty one). A Faust
+    table is read from its store in one lookup: its own ``get`` asks the store whether it
+    holds the key, then for the value (two RocksDB reads, each encoding the key again), and
+    the stages read once or more per event."""
+    store = getattr(table, "data", None)
+    if store is None:
+        value = table.get(key)
+    else:
+        try:
+            value = store[key]
+        except KeyError:
+            return None
+    return value if value else None
+
+
 class Batch:
     """The tables as one batch's transitions see them: reads fall through to the table,
     writes stay here until the frame writes them, in order, once the batch is decided."""
@@ -167,8 +183,7 @@ class Batch:
         found = self._writes.get((table, key))
         if found is not None:
             return None if found[0] is _DELETED else found[0]
-        value = self._tables[table].get(key)
-        return value if value else None
+        return stored_value(self._tables[table], key)
 
     def when_committed(self, then: Callable[[], None]) -> None:
         """Call ``then`` once this batch's outputs and tables are in Kafka, before its records
@@ -177,8 +192,7 @@ class Batch:
 
     def stored(self, table: str, key: Any) -> Any:
         """The value the table held before this batch."""
-        value = self._tables[table].get(key)
-        return value if value else None
+        return stored_value(self._tables[table], key)
 
     def put(self, table: str, key: Any, value: Any) -> None:
         self._writes[(table, key)] = (_DELETED if value is None else value, self.current)

@@ -33,6 +33,8 @@ from pipeline.stages import trust as transition
 TRUST_TABLE = "trust-notifications"
 GAUGE_EVERY = 30.0  # seconds; a change dated in the future comes into force between events
 
+TRUST_FILES_EVERY = 1.0
+"""Seconds between two looks at the trust directory's files (notifications: every time)."""
 _views: weakref.WeakKeyDictionary[faust.App, TrustView] = weakref.WeakKeyDictionary()
 log = structlog.get_logger("eco.trust")
 
@@ -43,7 +45,8 @@ def trust_view(app: faust.App, settings: Settings) -> TrustView:
     view = _views.get(app)
     if view is None:
         table = global_table(app, settings, TRUST_TABLE, default=list)
-        view = TrustView(trust_directory(settings), table, on_change=_changed)
+        view = TrustView(trust_directory(settings), table, on_change=_changed,
+                         files_every=TRUST_FILES_EVERY)
         _views[app] = view
     return view
 

@@ -10,6 +10,7 @@ the tests a dict.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -24,20 +25,32 @@ OnChange = Callable[[Replayed], None]
 
 
 class TrustView:
-    """``current()`` is the registry of the files plus the notifications, rebuilt on change."""
+    """``current()`` is the registry of the files plus the notifications, rebuilt on change.
+    The notifications are looked at on every call; the files (a directory listing and a
+    ``stat`` of each) at most every ``files_every`` seconds of ``clock``: the issuer asks for
+    the registry once per certificate, and a file an operator replaced takes effect within
+    that time."""
 
     def __init__(self, directory: Path, notifications: Notifications,
-                 on_change: OnChange | None = None) -> None:
+                 on_change: OnChange | None = None, files_every: float = 0.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.directory = directory
         self.notifications = notifications
         self.on_change = on_change
+        self.files_every = files_every
+        self.clock = clock
         self._state: tuple[Any, ...] | None = None
+        self._files: tuple[tuple[str, int, int], ...] | None = None
+        self._files_seen = float("-inf")
         self._replayed = Replayed(TrustRegistry())
         self.rebuilds = 0
 
     def current(self) -> TrustRegistry:
         """The registry now. Raises ValueError for a trust file that is not PEM."""
-        state = (_files_state(self.directory), self._notifications_state())
+        now = self.clock()
+        if self._state is None or now - self._files_seen >= self.files_every:
+            self._files, self._files_seen = _files_state(self.directory), now
+        state = (self._files, self._notifications_state())
         if state != self._state:
             self._replayed = self._build()
             self._state = state

@@ -188,3 +188,22 @@ def test_describe_and_counts_say_what_is_in_force_at_an_instant(rsa_pki: DevPki)
     assert in_force_by_country(registry, AT + timedelta(days=1)) == {"CN": 0, "TH": 1}
     assert in_force_by_country(registry, AT + timedelta(days=3)) == {"CN": 1, "TH": 1}
     assert describe(registry, AT, flag="in_force")[2]["in_force"] is True
+
+
+def test_the_view_looks_at_the_files_at_most_every_so_often_and_at_notices_always(
+    rsa_pki: DevPki, tmp_path: Path,
+) -> None:
+    directory = tmp_path / "trust"
+    shutil.copytree(rsa_pki.trust_dir, directory)
+    held: dict[str, list[dict[str, Any]]] = {}
+    now = [100.0]
+    view = TrustView(directory, held, files_every=1.0, clock=lambda: now[0])
+    assert view.current().countries == frozenset({"CN"})
+
+    (directory / "ca.pem").unlink()
+    now[0] += 0.5
+    assert view.current().countries == frozenset({"CN"}), "the files are not looked at yet"
+    held["TH"] = [_notice(_thai_ca()).to_json()]
+    assert "TH" in view.current().countries, "a notification takes effect at once"
+    now[0] += 0.5
+    assert view.current().countries == frozenset({"TH"}), "a second on, the files are seen"

@@ -119,3 +119,36 @@ def test_writes_while_a_transition_is_decided_are_buffered_and_watched_in_that_t
     assert watched == [("due-1", {"delivery": "a"}), ("due-2", {"delivery": "b"})]
     assert producer.buffered == [("due-1", {"delivery": "a"}), ("other", 1),
                                  ("due-2", {"delivery": "b"})]  # all in the buffer, in order
+
+
+class Store(dict[str, Any]):
+    """A table's store (Faust's ``table.data``) that counts its lookups."""
+
+    lookups = 0
+
+    def __getitem__(self, key: str) -> Any:
+        self.lookups += 1
+        return super().__getitem__(key)
+
+    def __contains__(self, key: object) -> bool:
+        self.lookups += 1
+        return super().__contains__(key)
+
+
+class StoredTable:
+    """A Faust table as the batch reads it: its ``get`` asks the store twice (holds the key?
+    then the value), its store answers once."""
+
+    def __init__(self, store: Store) -> None:
+        self.data = store
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.data[key] if key in self.data else default  # noqa: SIM401 - as Faust does
+
+
+def test_a_read_asks_the_tables_store_once_found_or_not() -> None:
+    store = Store({"held": {"n": 1}, "empty": {}})
+    batch = Batch({"t": StoredTable(store)})  # type: ignore[dict-item]
+    assert batch.get("t", "held") == {"n": 1} and store.lookups == 1
+    assert batch.get("t", "missing") is None and store.lookups == 2
+    assert batch.stored("t", "empty") is None and store.lookups == 3  # empty reads as none
