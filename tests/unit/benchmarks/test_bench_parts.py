@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from pipeline import events
 from pipeline.benchmarks.client import SUBMITTED, AvroWriter, submitted_data
 from pipeline.benchmarks.observe import (
+    CLOCK_TICKS,
     CpuMeter,
     RssSampler,
     cpu_per_application,
@@ -123,7 +124,9 @@ def test_the_cpu_of_this_process_and_its_main_thread_grows_with_work() -> None:
     while meter.used()["main"] < 0.05 and time.monotonic() < deadline:
         sum(i * i for i in range(20000))  # CPU work, bounded by the deadline
     used = meter.used()
-    assert used["main"] >= 0.05 and used["me"] >= used["main"]
+    # The process's and the thread's counters are read one after the other, each in whole
+    # clock ticks: the thread's may be a tick or two ahead of its process's.
+    assert used["main"] >= 0.05 and used["me"] >= used["main"] - 2 / CLOCK_TICKS
     assert cpu_seconds(2**22 + 12345) == 0.0  # no such process
 
 
