@@ -68,8 +68,8 @@ def test_a_burst_reaches_every_stage_and_the_worker_stops_promptly(own_stack: St
             h["event_type"] == DELIVERED for h in latest[i]["history"]))
 
     # The status stage reads eco.transmission, so each delivery is in its application's
-    # history. The customs answered after the delivery: a delivery still missing well after
-    # every answer was taken from Kafka, but never handed to the stage.
+    # history. Every customs answer came after its delivery and has been processed: a
+    # delivery still missing 30 s later was taken from Kafka but never handed to the stage.
     missing: list[str] = []
 
     def all_delivered() -> bool:

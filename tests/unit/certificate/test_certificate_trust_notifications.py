@@ -133,11 +133,17 @@ def test_readable_separates_valid_notifications_from_invalid_events() -> None:
     assert invalid[0][0] == "e2" and "certificate_pem" in invalid[0][1]
 
 
+def _trust_copy(pki: DevPki, tmp_path: Path) -> Path:
+    """A trust directory of the test's own, to change under a view."""
+    directory = tmp_path / "trust"
+    shutil.copytree(pki.trust_dir, directory)
+    return directory
+
+
 def test_the_view_applies_notifications_to_the_files_and_rebuilds_on_change_only(
     rsa_pki: DevPki, tmp_path: Path,
 ) -> None:
-    directory = tmp_path / "trust"
-    shutil.copytree(rsa_pki.trust_dir, directory)
+    directory = _trust_copy(rsa_pki, tmp_path)
     held: dict[str, list[dict[str, Any]]] = {}
     changes: list[Replayed] = []
     view = TrustView(directory, held, on_change=changes.append)
@@ -193,8 +199,7 @@ def test_describe_and_counts_say_what_is_in_force_at_an_instant(rsa_pki: DevPki)
 def test_the_view_looks_at_the_files_at_most_every_so_often_and_at_notices_always(
     rsa_pki: DevPki, tmp_path: Path,
 ) -> None:
-    directory = tmp_path / "trust"
-    shutil.copytree(rsa_pki.trust_dir, directory)
+    directory = _trust_copy(rsa_pki, tmp_path)
     held: dict[str, list[dict[str, Any]]] = {}
     now = [100.0]
     view = TrustView(directory, held, files_every=1.0, clock=lambda: now[0])
